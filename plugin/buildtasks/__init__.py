@@ -1,0 +1,1 @@
+"""Steps of build.py, standard library only (they run before any environment exists)."""

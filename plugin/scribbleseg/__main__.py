@@ -1,0 +1,5 @@
+import sys
+
+from scribbleseg.cli import main
+
+sys.exit(main())

@@ -1,0 +1,46 @@
+"""The one error type of the engine, carrying the cloud API's error code.
+
+Every refusal a user can meet (bad input, limits, authentication, engine faults) is a
+`ScribbleSegError`. The HTTP server turns it into the API's error body; the command line
+prints its message; the editor plug-ins show it in a message box.
+"""
+
+from __future__ import annotations
+
+# code -> (HTTP status, what the user should do next)
+ERROR_CODES: dict[str, tuple[int, str]] = {
+    "InvalidParameter": (400, "Check the parameter named in the message."),
+    "ClientError.IllegalArgument": (400, "Check the parameter named in the message."),
+    "IllegalUrlParameter": (400, "Pass an http(s) URL that the server may fetch."),
+    "InvalidAction.NotFound": (400, "Use Action=InteractiveScribbleSegmentation."),
+    "InvalidImage.Format": (400, "Use a JPG, JPEG, PNG, BMP or WEBP file."),
+    "InvalidImage.Resolution": (400, "Resize the image to between 32x32 and 4096x4096 pixels."),
+    "InvalidFile.Size": (400, "Use a smaller file: images up to 10 MB, masks up to 5 MB."),
+    "InvalidFile.Content": (400, "The file could not be decoded; export it again."),
+    "InvalidFile.Download": (400, "Make sure the URL is reachable and returns the file."),
+    "AuthFailed": (403, "Check the AccessKeyId, the secret and the request signature."),
+    "InvalidAccessKeyId.NotFound": (404, "Check the AccessKeyId."),
+    "Throttling": (429, "Retry after the time given in x-acs-retry-after."),
+    "InternalError": (500, "Retry; if it persists, report the RequestId."),
+    "InternalError.Algo": (500, "Retry; if it persists, report the RequestId."),
+    "InternalError.Timeout": (500, "Retry with a smaller image."),
+}
+
+
+class ScribbleSegError(Exception):
+    """A refusal with the API's error code and a message a user understands."""
+
+    def __init__(self, code: str, message: str, *, http_status: int | None = None) -> None:
+        if code not in ERROR_CODES:
+            raise ValueError(f"unknown error code {code!r}")
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.http_status = http_status or ERROR_CODES[code][0]
+
+    @property
+    def recommend(self) -> str:
+        return ERROR_CODES[self.code][1]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"

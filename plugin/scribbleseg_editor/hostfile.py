@@ -1,0 +1,62 @@
+"""Where the desktop engine host announces itself: a per-user runtime file (port, token, pid)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+RUNTIME_FILE_NAME = "host.json"
+
+
+def runtime_dir() -> Path:
+    """Per-user folder for the runtime file; SCRIBBLESEG_RUNTIME_DIR overrides."""
+    override = os.environ.get("SCRIBBLESEG_RUNTIME_DIR")
+    if override:
+        return Path(override)
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA", Path.home())) / "scribbleseg" / "run"
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    if xdg:
+        return Path(xdg) / "scribbleseg"
+    return Path.home() / ".cache" / "scribbleseg" / "run"
+
+
+def runtime_file() -> Path:
+    return runtime_dir() / RUNTIME_FILE_NAME
+
+
+def config_dir() -> Path:
+    """Per-user settings folder (engine location, cloud endpoint); SCRIBBLESEG_CONFIG_DIR overrides."""
+    override = os.environ.get("SCRIBBLESEG_CONFIG_DIR")
+    if override:
+        return Path(override)
+    if sys.platform == "win32":
+        return Path(os.environ.get("APPDATA", Path.home())) / "scribbleseg"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "scribbleseg"
+    return Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "scribbleseg"
+
+
+def write_runtime(port: int, token: str, pid: int) -> Path:
+    """Write the runtime file readable by this user alone (created 0600, replaced atomically)."""
+    path = runtime_file()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = path.with_suffix(f".{pid}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as stream:
+        json.dump({"port": port, "token": token, "pid": pid}, stream)
+    os.replace(temporary, path)
+    return path
+
+
+def read_runtime() -> dict | None:
+    """The running host's {port, token, pid}, or None when no runtime file is readable."""
+    try:
+        data = json.loads(runtime_file().read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not {"port", "token", "pid"} <= data.keys():
+        return None
+    return data
