@@ -1,0 +1,172 @@
+"""The plug-in's actions in Tools > Scripts: segment (with the dialog), segment again (without),
+and add the scribble layers. A run reads the document, asks the engine host on a worker thread
+while a progress dialog keeps Krita responsive, then adds the result as new nodes."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from krita import Extension, Krita
+from PyQt5.QtCore import QTimer, pyqtSignal
+from PyQt5.QtWidgets import QMessageBox, QProgressDialog
+from scribbleseg_editor import layers
+from scribbleseg_editor.manifest import load_manifest
+from scribbleseg_editor.settings import (
+    RunOptions,
+    last_options,
+    save_last_options,
+    scribble_layer_names,
+)
+
+from .dialog import ask_options
+from .document import RunRefused, paint_layers, read_inputs
+from .output import OutputFailed, write_result
+from .pixels import UnsupportedFormat
+from .worker import SegmentWorker
+
+MENU = "tools/scripts"
+# Krita's colour labels: green for the object's strokes, red for the background's.
+LAYER_COLOUR_LABELS = {"positive": 2, "negative": 6}
+SCRIBBLE_LAYER_OPACITY = 153  # 60 %: the photo stays visible under the strokes
+
+
+class ScribbleSegExtension(Extension):
+    run_finished = pyqtSignal(str)  # "" after a written result, else the message shown
+
+    def __init__(self, parent) -> None:
+        super().__init__(parent)
+        self.manifest = load_manifest()
+        self.product = self.manifest["name"]
+        self.worker: SegmentWorker | None = None
+        self.progress: QProgressDialog | None = None
+        self.run: tuple | None = None   # (document, inputs, options, start times) of the run
+        self.last_timings: dict[str, float] = {}
+
+    def setup(self) -> None:
+        pass
+
+    def createActions(self, window) -> None:
+        handlers = {"segment": self.segment_with_dialog, "repeat": self.segment_again,
+                    "add_layers": self.add_scribble_layers}
+        for key, handler in handlers.items():
+            spec = self.manifest["actions"][key]
+            action = window.createAction(spec["krita_action"], spec["label"], MENU)
+            action.triggered.connect(handler)
+
+    # --- actions ---------------------------------------------------------------------------
+
+    def segment_with_dialog(self) -> None:
+        options = last_options(self.manifest)
+        if not Krita.instance().batchmode():  # batch mode: no dialog can be answered
+            label = self.manifest["actions"]["segment"]["label"]
+            options = ask_options(self._window(), label, options)
+            if options is None:
+                return
+        save_last_options(options)
+        self.segment(options)
+
+    def segment_again(self) -> None:
+        self.segment(last_options(self.manifest))
+
+    def add_scribble_layers(self) -> None:
+        document = Krita.instance().activeDocument()
+        if document is None:
+            self._report("Open an image first.")
+            return
+        found = layers.find_scribble_layers(paint_layers(document), lambda node: node.name(),
+                                            scribble_layer_names(self.manifest))
+        added = None
+        for role in ("negative", "positive"):  # Positive ends up on top
+            if found[role] is None:
+                added = document.createNode(self.manifest["layers"][role], "paintlayer")
+                added.setColorLabel(LAYER_COLOUR_LABELS[role])
+                added.setOpacity(SCRIBBLE_LAYER_OPACITY)
+                document.rootNode().addChildNode(added, None)
+        if added is not None:
+            # Krita ignores activating a node added in the same callback.
+            QTimer.singleShot(0, lambda: document.setActiveNode(added))
+
+    # --- one run ---------------------------------------------------------------------------
+
+    def segment(self, options: RunOptions) -> None:
+        if self.worker is not None:
+            self._report("A segmentation is already running; wait for it to finish.")
+            return
+        document = Krita.instance().activeDocument()
+        if document is None:
+            self._report("Open an image first.")
+            return
+        started = time.perf_counter()
+        try:
+            inputs = read_inputs(document, scribble_layer_names(self.manifest))
+        except (RunRefused, UnsupportedFormat) as error:
+            self._report(str(error))
+            return
+        self.run = (document, inputs, options, (started, time.perf_counter()))
+        self.worker = SegmentWorker(inputs.width, inputs.height, inputs.rgb, inputs.planes,
+                                    options, self.manifest["engine"]["start_timeout_seconds"],
+                                    parent=self)
+        self.worker.succeeded.connect(self._write)
+        self.worker.failed.connect(self._fail)
+        if not Krita.instance().batchmode():
+            self._show_progress()
+        self.worker.start()
+
+    def _write(self, alpha: bytes) -> None:
+        document, inputs, options, (started, read) = self.run
+        answered = time.perf_counter()
+        self._end_run()
+        try:
+            write_result(document, inputs, alpha, options.output, self.product)
+        except OutputFailed as error:
+            self._report(str(error))
+            return
+        self.last_timings = {"read": read - started, "engine_host": answered - read,
+                             "write": time.perf_counter() - answered}
+        self.run_finished.emit("")
+
+    def _fail(self, message: str) -> None:
+        self._end_run()
+        self._report(message)
+
+    def _cancel(self) -> None:
+        """The host cannot be interrupted mid-request: forget the run and drop its answer."""
+        worker = self.worker
+        worker.succeeded.disconnect(self._write)
+        worker.failed.disconnect(self._fail)
+        worker.finished.connect(worker.deleteLater)  # the extension owns it until then
+        self.worker = None
+        self.progress = None
+        self.run = None
+        self.run_finished.emit("Cancelled.")
+
+    def _end_run(self) -> None:
+        if self.progress is not None:
+            self.progress.canceled.disconnect(self._cancel)
+            self.progress.close()
+            self.progress = None
+        if self.worker is not None:
+            self.worker.wait()
+            self.worker = None
+        self.run = None
+
+    def _show_progress(self) -> None:
+        self.progress = QProgressDialog(f"{self.product}: segmenting...", "Cancel", 0, 0,
+                                        self._window())
+        self.progress.setWindowTitle(self.product)
+        self.progress.setMinimumDuration(300)
+        self.progress.canceled.connect(self._cancel)
+
+    def _report(self, message: str) -> None:
+        """A failed or refused run: a message box, or the log in batch mode (no one to click)."""
+        if Krita.instance().batchmode():
+            print(f"{self.product}: {message}", file=sys.stderr, flush=True)
+        else:
+            QMessageBox.warning(self._window(), self.product, message)
+        self.run_finished.emit(message)
+
+    def _window(self):
+        window = Krita.instance().activeWindow()
+        return window.qwindow() if window is not None else None
+

@@ -1,0 +1,218 @@
+"""Load test of the cloud API server (issue 3): many clients, each checking its own mask.
+
+`run_load_test` starts `scribbleseg serve` on loopback in a subprocess (V3-signed, a temporary
+AccessKey), then runs `clients` threads for `seconds`. Each client owns a synthetic image whose
+object sits in its own cell of a grid, sends it with its strokes as multipart files, fetches the
+ResultUrl and compares the mask with its own object: a mask that matches another client's object
+(or none) counts as mixed up, an answer whose ResultUrl does not work as lost. Throttled requests
+wait the server's x-acs-retry-after and try again.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import numpy as np
+from PIL import Image
+
+from scribbleseg import signing
+
+GRID = 4  # clients' objects sit in a GRID x GRID layout, so no two clients share one
+HEIGHT, WIDTH = 480, 640
+KEY_ID, SECRET = "load-test", "load-test-secret"
+
+
+@dataclass(frozen=True)
+class SyntheticCase:
+    image: np.ndarray  # HxWx3 uint8
+    positive: np.ndarray  # HxW bool
+    negative: np.ndarray
+    truth: np.ndarray  # HxW bool, the object
+
+
+def synthetic_case(index: int, height: int = HEIGHT, width: int = WIDTH) -> SyntheticCase:
+    """A textured background with an ellipse in grid cell `index % GRID**2`, and its strokes."""
+    rows, cols = np.mgrid[0:height, 0:width]
+    cell_h, cell_w = height / GRID, width / GRID
+    cy, cx = ((index % GRID**2) // GRID + 0.5) * cell_h, ((index % GRID) + 0.5) * cell_w
+    ry, rx = 0.35 * cell_h, 0.35 * cell_w
+    truth = ((rows - cy) / ry) ** 2 + ((cols - cx) / rx) ** 2 <= 1
+    noise = np.random.default_rng(index).integers(0, 24, (height, width, 3))
+    background = np.stack([60 + cols * 80 // width, 90 + rows * 60 // height,
+                           150 + 0 * rows], axis=-1)
+    colour = np.array([220, 60 + 10 * (index % 8), 40])
+    image = np.where(truth[..., None], colour, background) + noise
+    positive = (np.abs(rows - cy) <= 1) & (np.abs(cols - cx) <= 0.5 * rx)
+    negative = np.zeros((height, width), bool)
+    negative[3:6, :] = negative[-6:-3, :] = True
+    return SyntheticCase(image.clip(0, 255).astype(np.uint8), positive, negative, truth)
+
+
+def png_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array.astype(np.uint8) * (255 if array.dtype == bool else 1)).save(
+        buffer, "PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def multipart_body(fields: dict[str, str], files: dict[str, bytes]) -> tuple[bytes, str]:
+    """(body, Content-Type) of a multipart/form-data form with text fields and file parts."""
+    boundary = uuid.uuid4().hex
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+             .encode() for name, value in fields.items()]
+    parts += [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+              f'filename="{name}.png"\r\nContent-Type: image/png\r\n\r\n'.encode() + data + b"\r\n"
+              for name, data in files.items()]
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def v3_headers(body: bytes, content_type: str, host: str, key_id: str, secret: str, *,
+               date: datetime | None = None, nonce: str | None = None) -> dict[str, str]:
+    """Headers of a V3-signed POST / calling InteractiveScribbleSegmentation."""
+    headers = {
+        "host": host,
+        "content-type": content_type,
+        "x-acs-action": "InteractiveScribbleSegmentation",
+        "x-acs-version": "2024-01-11",
+        "x-acs-date": (date or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "x-acs-signature-nonce": nonce or uuid.uuid4().hex,
+        "x-acs-content-sha256": signing.sha256_hex(body),
+    }
+    signature, names = signing.sign_v3("POST", "/", {}, headers.items(),
+                                       headers["x-acs-content-sha256"], secret)
+    return dict(headers, Authorization=signing.v3_authorization(key_id, names, signature))
+
+
+@dataclass
+class Tally:
+    latencies: list[float] = field(default_factory=list)
+    throttled: int = 0
+    errors: list[str] = field(default_factory=list)
+    lost: int = 0
+    mixed_up: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def run_load_test(clients: int = 16, seconds: float = 60, *, workers: int | None = None,
+                  queue: int | None = None) -> dict:
+    """Numbers of one run: requests/s, p50/p99 latency, throttled, errors, lost, mixed up."""
+    with tempfile.TemporaryDirectory(prefix="scribbleseg-load-") as folder:
+        keys = Path(folder) / "keys.json"
+        keys.write_text(json.dumps({KEY_ID: SECRET}))
+        command = [sys.executable, "-m", "scribbleseg", "serve", "--host", "127.0.0.1",
+                   "--port", "0", "--keys", str(keys), "--results", str(Path(folder) / "results")]
+        command += ["--workers", str(workers)] if workers else []
+        command += ["--queue", str(queue)] if queue is not None else []
+        server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        try:
+            address = urlsplit(server.stdout.readline().split()[-1]).netloc
+            cases = [synthetic_case(index) for index in range(clients)]
+            _call(address, cases[0], Tally())  # warm-up: engine import, model load
+            tally = Tally()
+            deadline = time.monotonic() + seconds
+            threads = [threading.Thread(target=_client, args=(address, case, deadline, tally))
+                       for case in cases]
+            started = time.monotonic()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            elapsed = time.monotonic() - started
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    return _summary(tally, clients, elapsed)
+
+
+def _client(address: str, case: SyntheticCase, deadline: float, tally: Tally) -> None:
+    while time.monotonic() < deadline:
+        retry_after = _call(address, case, tally)
+        if retry_after:
+            time.sleep(min(retry_after, max(0.0, deadline - time.monotonic())))
+
+
+def _call(address: str, case: SyntheticCase, tally: Tally) -> float:
+    """One request and its ResultUrl; returns the wait asked for when throttled, else 0."""
+    fields = {"ReturnForm": "only_alpha", "ReturnFormat": "PNG"}
+    files = {"ImageUrl": png_bytes(case.image), "PosScribbleImageUrl": png_bytes(case.positive),
+             "NegScribbleImageUrl": png_bytes(case.negative)}
+    body, content_type = multipart_body(fields, files)
+    started = time.monotonic()
+    try:
+        status, headers, answer = _http(address, "POST", "/", body,
+                                        v3_headers(body, content_type, address, KEY_ID, SECRET))
+        if status == 429:
+            with tally.lock:
+                tally.throttled += 1
+            return float(headers.get("x-acs-retry-after", "1"))
+        if status != 200:
+            raise RuntimeError(f"HTTP {status}: {answer[:200]!r}")
+        result_url = urlsplit(json.loads(answer)["Data"]["ResultUrl"])
+        status, _, png = _http(result_url.netloc, "GET", result_url.path)
+    except (OSError, ValueError, KeyError, RuntimeError) as error:
+        with tally.lock:
+            tally.errors.append(str(error))
+        return 0
+    latency = time.monotonic() - started
+    with tally.lock:
+        if status != 200:
+            tally.lost += 1
+        elif not _is_own_mask(np.asarray(Image.open(io.BytesIO(png))) >= 128, case.truth):
+            tally.mixed_up += 1
+        else:
+            tally.latencies.append(latency)
+    return 0
+
+
+def _is_own_mask(mask: np.ndarray, truth: np.ndarray) -> bool:
+    return mask.shape == truth.shape and (mask & truth).sum() / (mask | truth).sum() >= 0.8
+
+
+def _http(address: str, method: str, path: str, body: bytes | None = None,
+          headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    host, port = address.rsplit(":", 1)
+    connection = http.client.HTTPConnection(host, int(port), timeout=120)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
+
+
+def _summary(tally: Tally, clients: int, elapsed: float) -> dict:
+    latencies = sorted(tally.latencies)
+
+    def percentile(fraction: float) -> float | None:
+        return latencies[min(len(latencies) - 1, int(fraction * len(latencies)))] if latencies \
+            else None
+
+    return {
+        "clients": clients,
+        "seconds": round(elapsed, 1),
+        "image": f"{WIDTH}x{HEIGHT}",
+        "completed": len(latencies),
+        "requests_per_second": round(len(latencies) / elapsed, 2),
+        "latency_p50_s": percentile(0.50),
+        "latency_p99_s": percentile(0.99),
+        "latency_mean_s": statistics.fmean(latencies) if latencies else None,
+        "throttled": tally.throttled,
+        "errors": len(tally.errors),
+        "first_error": tally.errors[0] if tally.errors else None,
+        "lost": tally.lost,
+        "mixed_up": tally.mixed_up,
+    }

@@ -1,0 +1,97 @@
+"""One case through the engine: the human-scribble run and the robot session, timed."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from scribbleseg import engine
+from scribbleseg.bench.metrics import binarise, iou
+from scribbleseg.bench.robot import Stroke, first_strokes, next_stroke
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """How the bench calls the engine: the subject model (None: weights-free) and output options."""
+
+    prior_model: object | None  # an engine.prior.SubjectPrior
+    postprocess: str | None = "maskrefine"
+    feather: bool = True
+
+    def prepare(self, image: np.ndarray) -> engine.PreparedImage:
+        return engine.prepare(image, prior_model=self.prior_model)
+
+    def segment(
+        self,
+        prepared: engine.PreparedImage,
+        positive: np.ndarray,
+        negative: np.ndarray,
+        mask: np.ndarray | None,
+    ) -> np.ndarray:
+        return engine.segment_prepared(
+            prepared, positive, negative, mask, postprocess=self.postprocess, feather=self.feather
+        )
+
+
+@dataclass
+class RobotSession:
+    """IoU and seconds after each interaction (the first one's seconds include `prepare`), and
+    the strokes each interaction added (interaction 1 adds two)."""
+
+    ious: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    strokes: list[list[Stroke]] = field(default_factory=list)
+
+
+def human_scribbles_iou(
+    image: np.ndarray,
+    truth: np.ndarray,
+    positive: np.ndarray,
+    negative: np.ndarray,
+    settings: EngineSettings,
+) -> float:
+    """IoU of one run with the given strokes and no mask."""
+    alpha = settings.segment(settings.prepare(image), positive, negative, None)
+    return iou(binarise(alpha), truth)
+
+
+def robot_session(
+    image: np.ndarray,
+    truth: np.ndarray,
+    settings: EngineSettings,
+    interactions: int,
+    until_iou: float | None = None,
+    cap: int = 20,
+) -> RobotSession:
+    """Run the robot for `interactions`, then on (up to `cap`) while the IoU is below `until_iou`.
+
+    Ends early when the result has no error left: the IoU cannot change any more.
+    """
+    session = RobotSession()
+    positive = np.zeros(truth.shape, dtype=bool)
+    negative = np.zeros(truth.shape, dtype=bool)
+    strokes = list(first_strokes(truth))
+    started = time.perf_counter()
+    prepared = settings.prepare(image)
+    prepare_seconds = time.perf_counter() - started
+    result: np.ndarray | None = None
+    for interaction in range(1, cap + 1):
+        if result is not None:
+            stroke = next_stroke(truth, result)
+            if stroke is None:
+                break
+            strokes = [stroke]
+        for stroke in strokes:
+            target = positive if stroke.positive else negative
+            target |= stroke.pixels
+        started = time.perf_counter()
+        result = binarise(settings.segment(prepared, positive, negative, result))
+        seconds = time.perf_counter() - started
+        session.seconds.append(seconds + (prepare_seconds if interaction == 1 else 0.0))
+        session.ious.append(iou(result, truth))
+        session.strokes.append(strokes)
+        if interaction >= interactions and (until_iou is None or session.ious[-1] >= until_iou):
+            break
+    return session

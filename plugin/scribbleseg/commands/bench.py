@@ -1,0 +1,99 @@
+"""`scribbleseg bench`: the benchmark protocol of ../shared/benchmarks/README.md, or a load test.
+
+Quality (human scribbles, scribble robot: mIoU@1/3/5, NoS@85/90), speed per interaction at native
+size and upscaled, and peak memory at the largest upscaled size; with the subject model and
+without it side by side when the model is installed. `--load` runs the engine host's load test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from scribbleseg.errors import ScribbleSegError
+
+POSTPROCESS_CHOICES = {"maskrefine": "maskrefine", "edgerefine": "edgerefine", "none": None}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "data_dir", type=Path, nargs="?",
+        help="a benchmark folder (images/, masks/, maybe scribbles/) or a folder of them",
+    )
+    parser.add_argument("--interactions", type=int, default=5,
+                        help="robot interactions for every case (default 5; cases below IoU 0.90"
+                             " go on up to 20 for NoS)")
+    parser.add_argument("--limit", type=int,
+                        help="use this many cases of each folder, spread evenly over them")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="write every number here")
+    parser.add_argument("--no-prior", action="store_true",
+                        help="measure the weights-free engine only, even with a subject model")
+    parser.add_argument("--postprocess", choices=list(POSTPROCESS_CHOICES), default="maskrefine",
+                        help="the engine's edge refinement (default maskrefine, as for users)")
+    parser.add_argument("--no-feather", action="store_true", help="no edge feathering")
+    parser.add_argument("--speed-cases", type=int, default=3,
+                        help="cases timed upscaled (default 3; 0 skips upscaled speed and memory)")
+    parser.add_argument("--speed-interactions", type=int, default=3,
+                        help="robot interactions on each upscaled case (default 3)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[2048, 4096], metavar="SIDE",
+                        help="upscaled square sides (default 2048 4096); memory at the largest")
+    load = parser.add_argument_group("load test (instead of a benchmark folder)")
+    load.add_argument("--load", action="store_true", help="load-test the engine host")
+    load.add_argument("--clients", type=int, default=16, help="concurrent clients (default 16)")
+    load.add_argument("--seconds", type=float, default=60, help="test length (default 60)")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.load:
+        return run_load_test(args)
+    if args.data_dir is None:
+        raise ScribbleSegError("InvalidParameter", "give a benchmark folder (or --load)")
+    if min(args.interactions, args.speed_interactions, *args.sizes) < 1 or (
+        args.limit is not None and args.limit < 1
+    ):
+        raise ScribbleSegError(
+            "InvalidParameter", "--interactions, --speed-interactions, --sizes and --limit must be "
+            "1 or more"
+        )
+    try:
+        # Imported here: the robot needs scikit-image (the dev extra), the other commands do not.
+        from scribbleseg.bench.report import format_report
+        from scribbleseg.bench.runner import BenchOptions, run_benchmark
+    except ImportError as error:
+        print(f"scribbleseg bench needs the dev extra (pip install -e '.[dev]'): {error}",
+              file=sys.stderr)
+        return 2
+    options = BenchOptions(
+        interactions=args.interactions,
+        limit=args.limit,
+        use_prior=not args.no_prior,
+        postprocess=POSTPROCESS_CHOICES[args.postprocess],
+        feather=not args.no_feather,
+        speed_cases=args.speed_cases,
+        speed_interactions=args.speed_interactions,
+        sizes=tuple(sorted(set(args.sizes))),
+    )
+    try:
+        report = run_benchmark(args.data_dir, options)
+    except FileNotFoundError as error:
+        raise ScribbleSegError("InvalidParameter", str(error)) from error
+    print(format_report(report))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+def run_load_test(args: argparse.Namespace) -> int:
+    from scribbleseg.bench.load import run_load_test as load_test
+    from scribbleseg.bench.report import format_table
+
+    results = load_test(clients=args.clients, seconds=args.seconds)
+    rows = [[str(key), str(value)] for key, value in results.items()]
+    print("\n".join(format_table(["load test", "value"], rows)))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0

@@ -1,0 +1,82 @@
+"""`scribbleseg serve`: the desktop engine host (--local) or the cloud-compatible API server."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import tempfile
+from pathlib import Path
+
+from scribbleseg.errors import ScribbleSegError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--local", action="store_true",
+                        help="desktop mode for the editor plug-ins: 127.0.0.1, free port, token")
+    parser.add_argument("--idle-minutes", type=float, default=15.0,
+                        help="desktop mode: exit after this long without requests (default 15)")
+    cloud = parser.add_argument_group("cloud mode (the InteractiveScribbleSegmentation API)")
+    cloud.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    cloud.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any free)")
+    cloud.add_argument("--keys", type=Path,
+                       help="AccessKey file: JSON object mapping AccessKeyId to AccessKeySecret")
+    cloud.add_argument("--unsigned", action="store_true",
+                       help="accept unsigned requests (loopback binds only)")
+    cloud.add_argument("--allow-fetch", action="append", default=[], metavar="CIDR",
+                       type=_network, help="let input URLs reach this private range (repeatable)")
+    cloud.add_argument("--public-url", help="base of ResultUrl (default: the Host called)")
+    cloud.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                       help="segmentations run at once (default: CPU cores)")
+    cloud.add_argument("--queue", type=int, default=None,
+                       help="requests waiting beyond the workers before Throttling "
+                            "(default 2 x workers)")
+    cloud.add_argument("--results", type=Path,
+                       help="folder of results (default: a temporary folder removed at exit)")
+    cloud.add_argument("--result-minutes", type=float, default=30.0,
+                       help="how long a ResultUrl works (default 30)")
+    cloud.add_argument("--fetch-timeout", type=float, default=10.0,
+                       help="seconds to download one input URL (default 10)")
+    parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.local:
+        from scribbleseg.server.local import run_local
+
+        return run_local(args.idle_minutes)
+    if (args.keys is None) == (not args.unsigned):
+        raise ScribbleSegError("InvalidParameter", "Give either --keys FILE or --unsigned.")
+    if args.results is not None:
+        return _serve_cloud(args, args.results)
+    with tempfile.TemporaryDirectory(prefix="scribbleseg-results-") as folder:
+        return _serve_cloud(args, Path(folder))
+
+
+def _serve_cloud(args: argparse.Namespace, results: Path) -> int:
+    from scribbleseg.server.auth import load_keys
+    from scribbleseg.server.cloud import CloudServer, CloudSettings
+    from scribbleseg.server.results import LocalDiskStore
+
+    settings = CloudSettings(
+        host=args.host, port=args.port,
+        keys=None if args.unsigned else load_keys(args.keys),
+        allow_fetch=args.allow_fetch, public_url=args.public_url,
+        workers=args.workers, queue=2 * args.workers if args.queue is None else args.queue,
+        result_ttl_s=args.result_minutes * 60, fetch_timeout_s=args.fetch_timeout,
+    )
+    server = CloudServer(settings, LocalDiskStore(results, settings.result_ttl_s))
+    server.verbose = args.verbose
+    print(f"ScribbleSeg API listening on {server.url}", flush=True)
+    try:
+        server.serve_with_cleanup()
+    finally:
+        server.server_close()
+    return 0
+
+
+def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    try:
+        return ipaddress.ip_network(text, strict=False)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a CIDR range: {error}") from None

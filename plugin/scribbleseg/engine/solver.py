@@ -1,0 +1,140 @@
+"""The working-resolution solve: colour models + contrast smoothness, one min cut per round.
+
+Strokes are hard constraints; the current mask is a soft prior the strokes override; without a
+mask the image border counts as likely background. After each cut the colour models are fitted
+again on the new labelling (GrabCut's re-estimation), and at the end only object parts
+connected to a positive stroke are kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from scribbleseg.engine.colour_model import fit_colour_model, negative_log_likelihood
+from scribbleseg.engine.graphcut import GridCut
+from scribbleseg.engine.smoothness import EdgeWeights
+
+# A cost no labelling pays: larger than every smoothness weight around one pixel together.
+HARD_COST = 1e6
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    reestimations: int = 2
+    mask_weight: float = 2.0  # cost of disagreeing with the current mask, per pixel
+    border_weight: float = 2.0  # cost of the object reaching the border, per border pixel
+    border_fraction: float = 0.02  # border ring width, as a fraction of the shorter side
+    border_with_negative: bool = True  # the border prior also when negative strokes exist
+    keep_connected: bool = True
+
+
+@dataclass(frozen=True)
+class Marks:
+    """Working-resolution inputs: strokes (bool) and the current mask (float fraction or None)."""
+
+    positive: np.ndarray
+    negative: np.ndarray
+    mask: np.ndarray | None
+
+
+def solve(
+    colours: np.ndarray,
+    edges: EdgeWeights,
+    marks: Marks,
+    extra_costs: tuple[np.ndarray, np.ndarray] | None = None,
+    settings: SolverSettings = SolverSettings(),
+) -> np.ndarray:
+    """Colours (3 x H*W float32) + smoothness + marks -> HxW bool object mask."""
+    shape = marks.positive.shape
+    hard_object = marks.positive & ~marks.negative
+    hard_background = marks.negative & ~marks.positive
+    object_cost, background_cost = _prior_costs(shape, marks, settings)
+    if extra_costs is not None:
+        object_cost += extra_costs[0]
+        background_cost += extra_costs[1]
+    object_cost[hard_background] = HARD_COST
+    background_cost[hard_object] = HARD_COST
+
+    likely_background = _likely_background(shape, marks, settings)
+    labels = marks.mask >= 0.5 if marks.mask is not None else None
+    cut = GridCut(edges, shape)
+    for _ in range(settings.reestimations + 1):
+        object_samples, background_samples = _training_pixels(
+            hard_object, hard_background, likely_background, labels
+        )
+        labels = cut.solve(
+            object_cost + _colour_cost(colours, object_samples).reshape(shape),
+            background_cost + _colour_cost(colours, background_samples).reshape(shape),
+        )
+    if settings.keep_connected and hard_object.any():
+        labels = connected_to(labels, hard_object)
+    return labels
+
+
+def connected_to(labels: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """The parts of `labels` (8-connected) that touch a seed pixel."""
+    components, _ = ndimage.label(labels, structure=np.ones((3, 3)))
+    kept = np.unique(components[seeds & labels])
+    return np.isin(components, kept[kept > 0])
+
+
+def border_ring(shape: tuple[int, int], fraction: float) -> np.ndarray:
+    """HxW bool: the pixels within `fraction` of the shorter side from the image edge."""
+    width = max(1, round(fraction * min(shape)))
+    ring = np.ones(shape, bool)
+    ring[width:-width, width:-width] = False
+    return ring
+
+
+def _prior_costs(
+    shape: tuple[int, int], marks: Marks, settings: SolverSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    """(object cost, background cost) from the mask prior or, without a mask, the border."""
+    if marks.mask is not None:
+        return (
+            settings.mask_weight * (1.0 - marks.mask),
+            settings.mask_weight * marks.mask.astype(np.float32),
+        )
+    object_cost = np.zeros(shape, np.float32)
+    if _border_counts(marks, settings):
+        object_cost[border_ring(shape, settings.border_fraction)] = settings.border_weight
+    return object_cost, np.zeros(shape, np.float32)
+
+
+def _likely_background(shape: tuple[int, int], marks: Marks, settings: SolverSettings):
+    """Pixels that teach the background colours besides the negative strokes: the border."""
+    if marks.mask is None and _border_counts(marks, settings):
+        return border_ring(shape, settings.border_fraction) & ~marks.positive
+    return None
+
+
+def _border_counts(marks: Marks, settings: SolverSettings) -> bool:
+    return settings.border_with_negative or not marks.negative.any()
+
+
+def _training_pixels(
+    hard_object: np.ndarray,
+    hard_background: np.ndarray,
+    likely_background: np.ndarray | None,
+    labels: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Flat indices of the pixels the object and background colour models learn from."""
+    object_pixels = hard_object.copy()
+    background_pixels = hard_background.copy()
+    if labels is not None:
+        object_pixels |= labels & ~hard_background
+        background_pixels |= ~labels & ~hard_object
+    elif likely_background is not None:
+        background_pixels |= likely_background
+    return np.flatnonzero(object_pixels), np.flatnonzero(background_pixels)
+
+
+def _colour_cost(colours: np.ndarray, sample_indices: np.ndarray) -> np.ndarray:
+    """-log likelihood of every pixel under a model of the sampled pixels (0 without samples)."""
+    model = fit_colour_model(colours, sample_indices)
+    if model is None:
+        return np.zeros(colours.shape[1], np.float32)
+    return negative_log_likelihood(model, colours)

@@ -1,0 +1,166 @@
+"""Bytes -> arrays: the image, masks and strokes, with the cloud API's limits.
+
+Every input goes through the same checks, cheapest first, and each refusal names the input:
+1. size of the file in bytes (image <= 10 MB, masks and strokes <= 5 MB; 1 MB = 2**20 bytes)
+   -> InvalidFile.Size;
+2. format, read from the content, not the name: JPG/JPEG (also MPO, the multi-picture JPEG of
+   phone cameras), PNG, BMP, WEBP -> otherwise InvalidImage.Format;
+3. resolution from the header, before any pixel is decoded: each side 32..4096
+   -> InvalidImage.Resolution (Pillow's own decompression-bomb guard, left at its default, refuses
+   absurd headers even earlier and is reported the same way);
+4. decoding; truncated or corrupt data -> InvalidFile.Content.
+
+Every file is read the way an image viewer shows it: its own EXIF orientation is applied (masks
+exported by an editor carry none, so they are taken as drawn over the upright image); masks and
+strokes must then have the upright image's size. Animated files give their first frame. 16-bit
+files are scaled to 8 bits; palette, CMYK, grayscale and alpha images are converted to RGB (the
+image's own alpha is ignored).
+
+A stroke or mask pixel is *set* where it is painted:
+- if the file has an alpha channel and some pixel is transparent (alpha < 128), it is set where it
+  is opaque (alpha >= 128), whatever its colour: a stroke layer exported from an editor;
+- otherwise it is set where it is bright: max(R, G, B) >= 128 (gray >= 128): a black-and-white mask.
+The integrated mask applies the brightness test to each channel (R = mask, G = positive strokes,
+B = negative strokes), and clears every channel where a transparent pixel is.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from scribbleseg.errors import ScribbleSegError
+
+MEGABYTE = 1024 * 1024
+MAX_IMAGE_BYTES = 10 * MEGABYTE
+MAX_MASK_BYTES = 5 * MEGABYTE
+MIN_SIDE = 32
+MAX_SIDE = 4096
+ACCEPTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "BMP", "WEBP"})
+SET_THRESHOLD = 128
+
+# How the accepted formats start, to tell "corrupt PNG" from "not an image at all".
+_SIGNATURES = (b"\x89PNG", b"\xff\xd8", b"BM")
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError)
+
+
+def decode_image(data: bytes, label: str = "image") -> np.ndarray:
+    """The image file's bytes -> HxWx3 uint8 RGB, upright."""
+    rgb, _ = _to_rgb_and_alpha(open_upright(data, label, MAX_IMAGE_BYTES))
+    return rgb
+
+
+def decode_marks(data: bytes, label: str, shape: tuple[int, int]) -> np.ndarray:
+    """A mask or stroke file's bytes -> HxW bool, set where painted; `shape` is the image's HxW."""
+    rgb, alpha = _to_rgb_and_alpha(open_upright(data, label, MAX_MASK_BYTES))
+    check_same_shape(rgb.shape[:2], shape, label)
+    if _carries_transparency(alpha):
+        return alpha >= SET_THRESHOLD
+    return rgb.max(axis=2) >= SET_THRESHOLD
+
+
+def decode_integrated(
+    data: bytes, shape: tuple[int, int], label: str = "integrated mask"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An integrated mask's bytes -> (mask, positive, negative), each HxW bool."""
+    rgb, alpha = _to_rgb_and_alpha(open_upright(data, label, MAX_MASK_BYTES))
+    check_same_shape(rgb.shape[:2], shape, label)
+    channels = rgb >= SET_THRESHOLD
+    if _carries_transparency(alpha):
+        channels &= (alpha >= SET_THRESHOLD)[:, :, None]
+    return channels[:, :, 0], channels[:, :, 1], channels[:, :, 2]
+
+
+def open_upright(data: bytes, label: str, max_bytes: int) -> Image.Image:
+    """Check size, format and resolution, then decode and apply the EXIF orientation."""
+    if not data:
+        raise ScribbleSegError("InvalidFile.Content", f"The {label} file is empty (0 bytes).")
+    if len(data) > max_bytes:
+        raise ScribbleSegError(
+            "InvalidFile.Size",
+            f"The {label} file is {len(data):,} bytes; the limit is {max_bytes // MEGABYTE} MB "
+            f"({max_bytes:,} bytes).",
+        )
+    try:
+        picture = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as error:
+        raise ScribbleSegError(
+            "InvalidImage.Resolution",
+            f"The {label} file is far larger than {MAX_SIDE}x{MAX_SIDE} pixels and was refused "
+            f"before decoding ({error}).",
+        ) from error
+    except UnidentifiedImageError as error:
+        raise _unreadable(data, label) from error
+    except _DECODE_ERRORS as error:
+        raise _corrupt(label, error) from error
+    if picture.format not in ACCEPTED_FORMATS:
+        raise ScribbleSegError(
+            "InvalidImage.Format",
+            f"The {label} file is a {picture.format} image; use JPG, JPEG, PNG, BMP or WEBP.",
+        )
+    check_resolution(*picture.size, label)
+    try:
+        picture.load()
+        return ImageOps.exif_transpose(picture)
+    except _DECODE_ERRORS as error:
+        raise _corrupt(label, error) from error
+
+
+def check_resolution(width: int, height: int, label: str) -> None:
+    """Refuse a side outside MIN_SIDE..MAX_SIDE with InvalidImage.Resolution."""
+    if not (MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE):
+        raise ScribbleSegError(
+            "InvalidImage.Resolution",
+            f"The {label} ({width}x{height} pixels) must be between {MIN_SIDE} and "
+            f"{MAX_SIDE} pixels on each side.",
+        )
+
+
+def check_same_shape(shape: tuple[int, ...], image_shape: tuple[int, ...], label: str) -> None:
+    """Refuse marks whose HxW differs from the image's with InvalidParameter."""
+    if tuple(shape) != tuple(image_shape):
+        raise ScribbleSegError(
+            "InvalidParameter",
+            f"The {label} ({shape[1]}x{shape[0]} pixels) must be the same size as the image "
+            f"({image_shape[1]}x{image_shape[0]}).",
+        )
+
+
+def _to_rgb_and_alpha(picture: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+    """Any decoded mode -> (HxWx3 uint8 RGB, HxW uint8 alpha or None when there is none)."""
+    if picture.mode.startswith("I"):  # 16-bit gray ("I;16", or "I" from older Pillow)
+        gray = _sixteen_to_eight_bits(np.asarray(picture))
+        return np.repeat(gray[:, :, None], 3, axis=2), None
+    if picture.has_transparency_data:
+        rgba = np.asarray(picture.convert("RGBA"))
+        return rgba[:, :, :3], rgba[:, :, 3]
+    return np.asarray(picture.convert("RGB")), None
+
+
+def _sixteen_to_eight_bits(values: np.ndarray) -> np.ndarray:
+    """0..65535 -> 0..255, rounding (65535 / 257 = 255)."""
+    clipped = np.clip(values, 0, 65535).astype(np.uint32)
+    return ((clipped + 128) // 257).astype(np.uint8)
+
+
+def _carries_transparency(alpha: np.ndarray | None) -> bool:
+    return alpha is not None and bool((alpha < SET_THRESHOLD).any())
+
+
+def _unreadable(data: bytes, label: str) -> ScribbleSegError:
+    looks_accepted = data.startswith(_SIGNATURES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+    if looks_accepted:
+        return _corrupt(label, "its header cannot be read")
+    return ScribbleSegError(
+        "InvalidImage.Format",
+        f"The {label} file is not a JPG, JPEG, PNG, BMP or WEBP image (its content is not a "
+        f"known image format).",
+    )
+
+
+def _corrupt(label: str, reason: object) -> ScribbleSegError:
+    return ScribbleSegError(
+        "InvalidFile.Content", f"The {label} file is truncated or corrupt: {reason}."
+    )

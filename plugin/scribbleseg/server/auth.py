@@ -1,0 +1,162 @@
+"""Who sent a cloud API request: V3 (ACS3-HMAC-SHA256) or V1 (HMAC-SHA1) signatures, replay guard.
+
+The server recomputes the signature with scribbleseg.signing from what it received. A timestamp
+more than `window_s` off and a nonce already seen inside that window are refused, so a captured
+request cannot be sent again. With V1 and a multipart body, the signature covers the text fields
+(query and form) but not the file parts: clients that need the files covered use V3, whose
+x-acs-content-sha256 hashes the whole body.
+
+Nonces are remembered in this process only: instances behind one load balancer each guard their
+own window (share them through a store if that matters).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+
+from scribbleseg import signing
+from scribbleseg.errors import ScribbleSegError
+
+WINDOW_S = 15 * 60
+# Without these among SignedHeaders, the time, the nonce or the body could be swapped.
+V3_REQUIRED_HEADERS = ("x-acs-content-sha256", "x-acs-date", "x-acs-signature-nonce")
+V1_REQUIRED = ("AccessKeyId", "Signature", "SignatureMethod", "SignatureNonce", "Timestamp")
+
+
+def load_keys(path: Path) -> dict[str, str]:
+    """The AccessKey file: a JSON object mapping AccessKeyId to AccessKeySecret."""
+    try:
+        keys = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        raise ScribbleSegError(
+            "InvalidParameter", f"Cannot read the AccessKey file {path}: {error}"
+        ) from None
+    if not (isinstance(keys, dict) and keys
+            and all(isinstance(k, str) and isinstance(v, str) and v for k, v in keys.items())):
+        raise ScribbleSegError(
+            "InvalidParameter",
+            f"The AccessKey file {path} must be a JSON object of AccessKeyId: AccessKeySecret.",
+        )
+    return keys
+
+
+class NonceRegistry:
+    """Nonces seen in the last `window_s` seconds, oldest first (expiry pops from the left)."""
+
+    def __init__(self, window_s: float) -> None:
+        self.window_s = window_s
+        self._seen: set[tuple[str, str]] = set()
+        self._order: deque[tuple[float, tuple[str, str]]] = deque()
+        self._lock = threading.Lock()
+
+    def check_new(self, access_key_id: str, nonce: str) -> None:
+        now = time.monotonic()
+        entry = (access_key_id, nonce)
+        with self._lock:
+            while self._order and self._order[0][0] < now - self.window_s:
+                self._seen.discard(self._order.popleft()[1])
+            if entry in self._seen:
+                raise _auth_failed("SignatureNonce was already used; sign each request afresh.")
+            self._seen.add(entry)
+            self._order.append((now, entry))
+
+
+class Authenticator:
+    def __init__(self, keys: Mapping[str, str], window_s: float = WINDOW_S) -> None:
+        self.keys = dict(keys)
+        self.window_s = window_s
+        self.nonces = NonceRegistry(2 * window_s)  # a timestamp may be window_s off either way
+
+    def verify(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str],
+        params: Mapping[str, str],
+        headers: Iterable[tuple[str, str]],
+        body: bytes,
+    ) -> str:
+        """The AccessKeyId of a correctly signed, fresh request; else ScribbleSegError."""
+        headers = list(headers)
+        authorization = _header(headers, "authorization")
+        if authorization.startswith(signing.V3_ALGORITHM):
+            return self._verify_v3(method, path, query, headers, body, authorization)
+        if "Signature" in params:
+            return self._verify_v1(method, params)
+        raise _auth_failed("The request is not signed (no V3 Authorization, no V1 Signature).")
+
+    def _verify_v3(self, method, path, query, headers, body, authorization) -> str:
+        try:
+            key_id, signed_headers, signature = signing.parse_v3_authorization(authorization)
+        except ValueError as error:
+            raise _auth_failed(f"Malformed Authorization header: {error}.") from None
+        missing = [name for name in V3_REQUIRED_HEADERS if name not in signed_headers]
+        if missing:
+            raise _auth_failed(f"SignedHeaders must include {', '.join(missing)}.")
+        payload_hash = _header(headers, "x-acs-content-sha256")
+        if not hmac.compare_digest(payload_hash, signing.sha256_hex(body)):
+            raise _auth_failed("x-acs-content-sha256 does not match the body received.")
+        secret = self._secret(key_id)
+        expected, _ = signing.sign_v3(method, path, query, headers, payload_hash, secret,
+                                      signed_headers)
+        if not hmac.compare_digest(expected, signature):
+            raise _auth_failed("The V3 signature does not match; check the AccessKeySecret.")
+        self._check_fresh(key_id, _header(headers, "x-acs-date"),
+                          _header(headers, "x-acs-signature-nonce"))
+        return key_id
+
+    def _verify_v1(self, method: str, params: Mapping[str, str]) -> str:
+        missing = [name for name in V1_REQUIRED if not params.get(name)]
+        if missing:
+            raise _auth_failed(f"A V1 signed request needs {', '.join(missing)}.")
+        if params["SignatureMethod"] != "HMAC-SHA1":
+            raise _auth_failed("SignatureMethod must be HMAC-SHA1.")
+        secret = self._secret(params["AccessKeyId"])
+        expected = signing.sign_v1(method, params, secret)
+        if not hmac.compare_digest(expected.encode(), params["Signature"].encode()):
+            raise _auth_failed("The V1 signature does not match; check the AccessKeySecret.")
+        self._check_fresh(params["AccessKeyId"], params["Timestamp"], params["SignatureNonce"])
+        return params["AccessKeyId"]
+
+    def _secret(self, key_id: str) -> str:
+        if key_id not in self.keys:
+            raise ScribbleSegError("InvalidAccessKeyId.NotFound",
+                                   f"AccessKeyId {key_id!r} is not known to this server.")
+        return self.keys[key_id]
+
+    def _check_fresh(self, key_id: str, timestamp: str, nonce: str) -> None:
+        if not nonce:
+            raise _auth_failed("The signature nonce is missing.")
+        sent = _parse_utc(timestamp)
+        if abs(time.time() - sent) > self.window_s:
+            raise _auth_failed(
+                f"Timestamp {timestamp} is more than {self.window_s / 60:.0f} minutes from the "
+                "server's clock; check the client's clock and sign afresh."
+            )
+        self.nonces.check_new(key_id, nonce)
+
+
+def _parse_utc(timestamp: str) -> float:
+    """Seconds since the epoch of a UTC ISO 8601 time such as 2024-01-11T08:00:00Z."""
+    try:
+        parsed = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))  # 3.10 lacks "Z"
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise _auth_failed(f"Timestamp {timestamp!r} is not a UTC time like 2024-01-11T08:00:00Z.")
+    return parsed.timestamp()
+
+
+def _header(headers: Iterable[tuple[str, str]], name: str) -> str:
+    return next((value.strip() for key, value in headers if key.lower() == name), "")
+
+
+def _auth_failed(message: str) -> ScribbleSegError:
+    return ScribbleSegError("AuthFailed", message)

@@ -1,0 +1,75 @@
+"""Run a driver script inside a real Krita under a private Xvfb display, one HOME per run."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HARNESS = Path(__file__).resolve().parent / "harness"
+EXIT_MARKER = re.compile(r"^SCRIBBLESEG-DRIVER-EXIT (\d+)$", re.MULTILINE)
+
+sys.path.insert(0, str(ROOT / "plugin"))
+from buildtasks import krita_layout  # noqa: E402
+
+
+def missing_tools() -> list[str]:
+    return [tool for tool in ("krita", "Xvfb") if shutil.which(tool) is None]
+
+
+class Display:
+    """A private Xvfb server; the display number comes back on a pipe (no race for numbers)."""
+
+    def __init__(self) -> None:
+        read_end, write_end = os.pipe()
+        self.process = subprocess.Popen(
+            ["Xvfb", "-displayfd", str(write_end), "-nolisten", "tcp", "-screen", "0",
+             "1600x1200x24"], pass_fds=(write_end,), stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        os.close(write_end)
+        with os.fdopen(read_end) as stream:
+            number = stream.readline().strip()
+        if not number:
+            self.process.kill()
+            raise RuntimeError("Xvfb did not start")
+        self.name = f":{number}"
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def install_profile(home: Path) -> Path:
+    """A fresh Krita profile in `home` with the plug-in and the test harness enabled."""
+    resources = home / ".local" / "share" / "krita"
+    krita_layout.install_files(resources, ROOT)
+    pykrita = resources / "pykrita"
+    shutil.copy2(HARNESS / "scribbleseg_test_harness.desktop", pykrita)
+    shutil.copytree(HARNESS / "scribbleseg_test_harness", pykrita / "scribbleseg_test_harness",
+                    dirs_exist_ok=True)
+    kritarc = home / ".config" / "kritarc"
+    krita_layout.enable_in_kritarc(kritarc)
+    krita_layout.enable_in_kritarc(kritarc, "scribbleseg_test_harness")
+    return resources
+
+
+def run_driver(display: Display, home: Path, driver: Path, env: dict[str, str],
+               timeout: float = 600) -> tuple[int, str]:
+    """Start Krita on `home`, run `driver`'s main() in it; return (driver's code, Krita's log)."""
+    environment = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
+        "DISPLAY": display.name, "LANG": "C.UTF-8", "XDG_RUNTIME_DIR": str(home / "run"),
+        "XDG_CONFIG_HOME": str(home / ".config"), "XDG_DATA_HOME": str(home / ".local/share"),
+        "SCRIBBLESEG_KRITA_DRIVER": str(driver), "PYTHONUNBUFFERED": "1", **env,
+    }
+    (home / "run").mkdir(mode=0o700, exist_ok=True)
+    completed = subprocess.run(["krita", "--nosplash"], env=environment, cwd=home,
+                               stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                               errors="replace", timeout=timeout)
+    log = completed.stdout + completed.stderr
+    found = EXIT_MARKER.search(log)
+    return (int(found.group(1)) if found else -1), log
