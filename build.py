@@ -29,22 +29,17 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    if sys.version_info < (3, 10):
-        print("build.py needs Python 3.10 or newer; this is " + sys.version.split()[0])
+    if sys.version_info < (3, 11):  # noqa: UP036 - this is the check that tells the user
+        print("build.py needs Python 3.11 or newer; this is " + sys.version.split()[0])
         return 1
     parser = argparse.ArgumentParser(prog="build.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    available = {}
     for command, module_name in COMMANDS.items():
-        try:
-            module = importlib.import_module(f"buildtasks.{module_name}")
-        except ModuleNotFoundError:
-            continue
-        available[command] = module
+        module = importlib.import_module(f"buildtasks.{module_name}")
         module.add_arguments(sub.add_parser(command), command)
     args = parser.parse_args(argv)
-    return available[args.command].run(args, ROOT)
+    return importlib.import_module(f"buildtasks.{COMMANDS[args.command]}").run(args, ROOT)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +19,10 @@ POSITIVE = EXAMPLES / "astronaut_positive.png"
 NEGATIVE = EXAMPLES / "astronaut_negative.png"
 
 
-def scribbleseg(*args: object) -> subprocess.CompletedProcess:
+def scribbleseg(*args: object, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "scribbleseg", "segment", *map(str, args)],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        capture_output=True, text=True, cwd=ROOT, timeout=300, env=env,
     )
 
 
@@ -82,6 +84,38 @@ def test_jpg_cut_out_falls_back_to_white_background(tmp_path: Path) -> None:
     assert min(picture.getpixel((500, 20))) > 245  # the wall is now white
 
 
+@pytest.fixture
+def unsigned_api_server() -> Iterator[str]:
+    """`scribbleseg serve --unsigned` on a free loopback port; yields its URL."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "scribbleseg", "serve", "--unsigned", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
+    )
+    try:
+        line = server.stdout.readline()
+        assert "listening on" in line
+        yield line.split()[-1]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_endpoint_segments_through_the_cloud_protocol(
+    cutout: Path, unsigned_api_server: str, tmp_path: Path
+) -> None:
+    no_access_key = {name: value for name, value in os.environ.items()
+                     if not name.startswith("ALIBABA_CLOUD_")}
+    no_access_key["SCRIBBLESEG_CONFIG_DIR"] = str(tmp_path)  # no cloud.json: unsigned calls
+    output = tmp_path / "remote.png"
+    result = scribbleseg(PHOTO, "--positive", POSITIVE, "--negative", NEGATIVE,
+                         "--endpoint", unsigned_api_server, "-o", output, env=no_access_key)
+    assert result.returncode == 0, result.stderr
+    remote = np.asarray(Image.open(output))
+    local = np.asarray(Image.open(cutout))
+    assert remote.shape == (512, 512, 4)
+    assert ((remote[:, :, 3] >= 128) == (local[:, :, 3] >= 128)).mean() > 0.99
+
+
 # --- refusals: exit status 2 and the API code -----------------------------------------
 
 def test_unsupported_image_format(tmp_path: Path) -> None:
@@ -89,7 +123,9 @@ def test_unsupported_image_format(tmp_path: Path) -> None:
     result = scribbleseg(tmp_path / "astronaut.gif", "--positive", POSITIVE, "-o",
                          tmp_path / "out.png")
     assert result.returncode == 2
-    assert result.stderr.startswith("scribbleseg: InvalidImage.Format: The image file is a GIF image")
+    assert result.stderr.startswith(
+        "scribbleseg: InvalidImage.Format: The image file is a GIF image"
+    )
     assert not (tmp_path / "out.png").exists()
 
 

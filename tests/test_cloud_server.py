@@ -8,9 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import requests
+
 from scribbleseg.cloud import CloudError, Credentials, RetryPolicy, segment_via_cloud
-from scribbleseg.cloud.client import CAPABILITY_HEADER
 from scribbleseg.request import SegmentOptions, request_from_arrays
 from scribbleseg.server.cloud import CloudServer, CloudSettings
 from scribbleseg.server.results import LocalDiskStore
@@ -49,8 +48,12 @@ def no_ambient_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
     monkeypatch.setenv("SCRIBBLESEG_CONFIG_DIR", str(tmp_path))
 
 
-def _disc_request(postprocess: str = "maskrefine"):
-    """A bright disc on a noisy dark background, a stroke inside it and one outside."""
+@pytest.fixture(scope="module")
+def disc():
+    """A request (a bright disc on a noisy dark background, a stroke inside it and one
+    outside), the disc, and the local engine's alpha for it (computed once: it is slow)."""
+    from scribbleseg.engine import prepare, segment_prepared
+
     rng = np.random.default_rng(3)
     yy, xx = np.mgrid[:96, :128]
     disc = (yy - 48) ** 2 + (xx - 60) ** 2 < 30**2
@@ -59,59 +62,56 @@ def _disc_request(postprocess: str = "maskrefine"):
     positive[44:52, 45:75] = True
     negative = np.zeros((96, 128), bool)
     negative[5:10, 5:120] = True
-    return request_from_arrays(image.astype(np.uint8), positive, negative,
-                               options=SegmentOptions(postprocess=postprocess)), disc
-
-
-def _local_alpha(request) -> np.ndarray:
-    from scribbleseg.engine import prepare, segment_prepared
-
-    return segment_prepared(prepare(request.image), request.positive, request.negative,
-                            request.mask, postprocess=request.options.postprocess,
-                            feather=request.options.edge_feathering)
+    request = request_from_arrays(image.astype(np.uint8), positive, negative,
+                                  options=SegmentOptions(postprocess="edgerefine"))
+    local = segment_prepared(prepare(request.image), request.positive, request.negative,
+                             request.mask, postprocess=request.options.postprocess,
+                             feather=request.options.edge_feathering)
+    return request, disc, local
 
 
 @pytest.mark.parametrize("signature", ["v3", "v1"])
-def test_direct_upload_gives_the_local_engines_mask(signed_server: str, signature: str) -> None:
-    request, disc = _disc_request()
+def test_direct_upload_gives_the_local_engines_mask(
+    signed_server: str, disc, signature: str
+) -> None:
+    request, shape, local = disc
     alpha = segment_via_cloud(request, endpoint=signed_server, upload="direct",
                               signature=signature, credentials=Credentials(KEY_ID, SECRET),
                               retries=FAST_RETRIES)
-    np.testing.assert_array_equal(alpha, _local_alpha(request))
-    assert ((alpha >= 128) == disc).mean() > 0.95  # and it is the disc
+    np.testing.assert_array_equal(alpha, local)
+    assert ((alpha >= 128) == shape).mean() > 0.95  # and it is the disc
 
 
 def test_credentials_from_the_environment(
-    signed_server: str, monkeypatch: pytest.MonkeyPatch
+    signed_server: str, disc, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
-    request, _ = _disc_request("edgerefine")
+    request, _, local = disc
     alpha = segment_via_cloud(request, endpoint=signed_server, upload="direct",
                               retries=FAST_RETRIES)
-    np.testing.assert_array_equal(alpha, _local_alpha(request))
+    np.testing.assert_array_equal(alpha, local)
 
 
-def test_unsigned_calls_reach_an_unsigned_loopback_server(unsigned_server: str) -> None:
-    request, _ = _disc_request()
+def test_unsigned_calls_reach_an_unsigned_loopback_server(unsigned_server: str, disc) -> None:
+    request, _, local = disc
     alpha = segment_via_cloud(request, endpoint=unsigned_server, upload="direct",
                               retries=FAST_RETRIES)
-    np.testing.assert_array_equal(alpha, _local_alpha(request))
+    np.testing.assert_array_equal(alpha, local)
 
 
-def test_auto_upload_finds_direct_upload(signed_server: str) -> None:
-    advertised = requests.get(signed_server, timeout=10).headers.get(CAPABILITY_HEADER)
-    if advertised != "direct":
-        pytest.skip(f"the server does not send {CAPABILITY_HEADER}: direct on GET / yet")
-    request, _ = _disc_request()
+def test_auto_upload_finds_direct_upload(signed_server: str, disc) -> None:
+    request, _, local = disc
     alpha = segment_via_cloud(request, endpoint=signed_server,
                               credentials=Credentials(KEY_ID, SECRET), retries=FAST_RETRIES)
-    np.testing.assert_array_equal(alpha, _local_alpha(request))
+    np.testing.assert_array_equal(alpha, local)
 
 
 @pytest.mark.parametrize("signature", ["v3", "v1"])
-def test_wrong_secret_is_refused_with_the_servers_code(signed_server: str, signature: str) -> None:
-    request, _ = _disc_request()
+def test_wrong_secret_is_refused_with_the_servers_code(
+    signed_server: str, disc, signature: str
+) -> None:
+    request = disc[0]
     with pytest.raises(CloudError) as caught:
         segment_via_cloud(request, endpoint=signed_server, upload="direct", signature=signature,
                           credentials=Credentials(KEY_ID, "wrong-secret"), retries=FAST_RETRIES)
@@ -121,8 +121,8 @@ def test_wrong_secret_is_refused_with_the_servers_code(signed_server: str, signa
     assert "wrong-secret" not in str(error)
 
 
-def test_unsigned_call_to_a_signed_server_says_where_keys_go(signed_server: str) -> None:
-    request, _ = _disc_request()
+def test_unsigned_call_to_a_signed_server_says_where_keys_go(signed_server: str, disc) -> None:
+    request = disc[0]
     with pytest.raises(CloudError) as caught:
         segment_via_cloud(request, endpoint=signed_server, upload="direct", retries=FAST_RETRIES)
     assert caught.value.code == "AuthFailed"

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 import requests
 from PIL import Image
+from vendor_standin import AIGEN_HOST, OSS_HOST, POST_OBJECT_FIELDS, VendorStandIn
+
 from scribbleseg.cloud import CloudError, Credentials, RetryPolicy, segment_via_cloud
 from scribbleseg.request import SegmentOptions, request_from_arrays
-from vendor_standin import AIGEN_HOST, OSS_HOST, POST_OBJECT_FIELDS, VendorStandIn
 
 VENDOR_ENDPOINT = f"http://{AIGEN_HOST}"
 FAST_RETRIES = RetryPolicy(attempts=2, first_delay_s=0.05)

@@ -9,7 +9,6 @@ import zlib
 import numpy as np
 import pytest
 from PIL import Image
-
 from scribbleseg.errors import ScribbleSegError
 from scribbleseg.imageio import (
     MAX_IMAGE_BYTES,
@@ -34,7 +33,8 @@ def raw_png(width: int, height: int, bit_depth: int, colour_type: int, rows: byt
     """A PNG written by hand, for what Pillow cannot write (48-bit) or would not (lying headers)."""
 
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        checksum = struct.pack(">I", zlib.crc32(kind + body))
+        return struct.pack(">I", len(body)) + kind + body + checksum
 
     header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
@@ -212,7 +212,8 @@ def test_one_bit_bmp() -> None:
 
 def test_image_alpha_is_dropped_keeping_colours() -> None:
     rgba = np.dstack([quadrants(), np.full((40, 64), 10, np.uint8)])
-    assert (decode_image(encode(rgba)) == quadrants()).all()
+    decoded = decode_image(encode(rgba))
+    assert (decoded == quadrants()).all() and decoded.flags.c_contiguous
     gray_alpha = Image.fromarray(quadrants()[:, :, 0]).convert("LA")
     assert (decode_image(encode(gray_alpha))[:, :, 1] == quadrants()[:, :, 0]).all()
 

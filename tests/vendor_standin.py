@@ -24,7 +24,7 @@ import json
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +32,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import numpy as np
 from PIL import Image
+
 from scribbleseg import signing
 
 OPENPLATFORM_HOST = "openplatform.aliyuncs.com"
@@ -188,7 +189,7 @@ def authorize_file_upload(state: VendorState, request: _Handler, target, body: b
         raise Refused(400, "InvalidParameter", f"Expected Product=aigen, RegionId=cn-shanghai; "
                                                f"got {sorted(params)}.")
     key = f"upload/{uuid.uuid4().hex}/file"
-    expires = datetime.now(timezone.utc) + timedelta(minutes=30)
+    expires = datetime.now(UTC) + timedelta(minutes=30)
     policy = base64.b64encode(json.dumps({
         "expiration": expires.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
         "conditions": [["content-length-range", 0, 10 * 2**20], ["eq", "$key", key]],
@@ -334,10 +335,10 @@ def _check_key(state: VendorState, key_id: str) -> None:
 
 def _check_fresh(state: VendorState, timestamp: str, nonce: str) -> None:
     try:
-        sent = datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        sent = datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     except ValueError:
         raise Refused(400, "InvalidTimeStamp.Format", f"Timestamp {timestamp!r}.") from None
-    if abs(datetime.now(timezone.utc) - sent) > timedelta(minutes=15):
+    if abs(datetime.now(UTC) - sent) > timedelta(minutes=15):
         raise Refused(400, "InvalidTimeStamp.Expired", f"Timestamp {timestamp} is stale.")
     with state.lock:
         if nonce in state.nonces:

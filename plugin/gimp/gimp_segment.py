@@ -14,7 +14,8 @@ import gi
 gi.require_version("Gimp", "3.0")
 gi.require_version("Gegl", "0.4")
 from gi.repository import Gegl, Gimp  # noqa: E402
-from scribbleseg_editor import host, layers, planes, settings  # noqa: E402
+
+from scribbleseg_editor import host, layers, limits, planes, settings  # noqa: E402
 from scribbleseg_editor.host import HostError  # noqa: E402
 
 # babl formats: GIMP converts any precision and colour model to these on reading and writing.
@@ -58,6 +59,7 @@ def read_job(image: Gimp.Image, drawables: list, output: str, manifest: dict) ->
                         "layers. Select the photo's layer and run again.")
     _, x, y = target.get_offsets()
     width, height = target.get_width(), target.get_height()
+    limits.check_size(width, height)
     job_planes = {role: read_strokes(layer, x, y, width, height)
                   for role, layer in scribbles.items() if layer is not None}
     if all(planes.is_blank(plane) for plane in job_planes.values()):

@@ -16,6 +16,7 @@ gi.require_version("Gimp", "3.0")
 from gi.repository import Gimp, GLib, GObject  # noqa: E402
 from gimp_add_layers import add_scribble_layers  # noqa: E402
 from gimp_segment import segment  # noqa: E402
+
 from scribbleseg_editor import settings  # noqa: E402
 from scribbleseg_editor.host import HostError  # noqa: E402
 from scribbleseg_editor.manifest import load_manifest  # noqa: E402

@@ -43,13 +43,13 @@ SET_THRESHOLD = 128
 
 # How the accepted formats start, to tell "corrupt PNG" from "not an image at all".
 _SIGNATURES = (b"\x89PNG", b"\xff\xd8", b"BM")
-_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError)
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError)
 
 
 def decode_image(data: bytes, label: str = "image") -> np.ndarray:
-    """The image file's bytes -> HxWx3 uint8 RGB, upright."""
+    """The image file's bytes -> HxWx3 uint8 RGB, upright, C-contiguous (hashable as a buffer)."""
     rgb, _ = _to_rgb_and_alpha(open_upright(data, label, MAX_IMAGE_BYTES))
-    return rgb
+    return np.ascontiguousarray(rgb)
 
 
 def decode_marks(data: bytes, label: str, shape: tuple[int, int]) -> np.ndarray:
@@ -103,9 +103,10 @@ def open_upright(data: bytes, label: str, max_bytes: int) -> Image.Image:
     check_resolution(*picture.size, label)
     try:
         picture.load()
-        return ImageOps.exif_transpose(picture)
+        ImageOps.exif_transpose(picture, in_place=True)  # in place: no copy when already upright
     except _DECODE_ERRORS as error:
         raise _corrupt(label, error) from error
+    return picture
 
 
 def check_resolution(width: int, height: int, label: str) -> None:
@@ -133,10 +134,11 @@ def _to_rgb_and_alpha(picture: Image.Image) -> tuple[np.ndarray, np.ndarray | No
     if picture.mode.startswith("I"):  # 16-bit gray ("I;16", or "I" from older Pillow)
         gray = _sixteen_to_eight_bits(np.asarray(picture))
         return np.repeat(gray[:, :, None], 3, axis=2), None
-    if picture.has_transparency_data:
-        rgba = np.asarray(picture.convert("RGBA"))
-        return rgba[:, :, :3], rgba[:, :, 3]
-    return np.asarray(picture.convert("RGB")), None
+    mode = "RGBA" if picture.has_transparency_data else "RGB"
+    pixels = np.asarray(picture if picture.mode == mode else picture.convert(mode))
+    if mode == "RGBA":
+        return pixels[:, :, :3], pixels[:, :, 3]
+    return pixels, None
 
 
 def _sixteen_to_eight_bits(values: np.ndarray) -> np.ndarray:

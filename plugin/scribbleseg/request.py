@@ -98,7 +98,7 @@ def decode_request(
     }
     if integrated is not None:
         channels = imageio.decode_integrated(integrated, shape)
-        for role, channel in zip(("mask", "positive", "negative"), channels):
+        for role, channel in zip(("mask", "positive", "negative"), channels, strict=True):
             if channel.any():
                 marks[role] = channel
     return SegmentRequest(image=pixels, options=options, **marks)

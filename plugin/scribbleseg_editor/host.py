@@ -7,8 +7,12 @@ Wire format of the editors' fast path, `POST /local/v1/segment` on 127.0.0.1:
              "mask" plane may carry soft values 0..255)
     header   {"width", "height", "planes": [...], "postprocess": "maskrefine"|"edgerefine",
               "edge_feathering": bool, "engine": "local"|"cloud", "endpoint": URL (cloud only)}
-    answer   200: the alpha, W*H bytes; otherwise a JSON error {"Code", "Message", "Recommend"}
-`GET /local/v1/health` (same token) answers {"status": "ok", "pid": ..., "version": ...}.
+    answer   200: the alpha, W*H bytes, with a Server-Timing header (receive, prepare, engine in
+             ms; prepare is about 0 when the image was cached); otherwise a JSON error
+             {"Code", "Message", "Recommend"}
+`GET /local/v1/health` (same token) answers {"status": "ok", "pid": ..., "version": ...,
+"cache": {"hits", "misses", "items", "bytes"}} (the host's cache of prepared images).
+Requests whose Host header does not name loopback are refused (DNS rebinding).
 """
 
 from __future__ import annotations
@@ -35,19 +39,30 @@ class HostError(Exception):
         self.message = message
 
 
-def engine_python() -> str:
-    """The engine's interpreter: SCRIBBLESEG_PYTHON, else what `build.py install` recorded."""
-    if os.environ.get("SCRIBBLESEG_PYTHON"):
-        return os.environ["SCRIBBLESEG_PYTHON"]
-    try:
-        recorded = json.loads((hostfile.config_dir() / "engine.json").read_text())["python"]
-    except (OSError, ValueError, KeyError) as error:
-        raise HostError(
-            "EngineNotInstalled",
-            "The ScribbleSeg engine is not installed. Run `python3 build.py install` "
-            "in the ScribbleSeg folder, then try again.",
-        ) from error
-    return str(recorded)
+ENGINE_RECORD = "engine.json"  # written by `build.py install`: {"python", "models"}
+
+
+def engine_launch() -> tuple[list[str], dict[str, str]]:
+    """The command and environment that start the engine host.
+
+    SCRIBBLESEG_PYTHON names the engine's interpreter directly; otherwise `build.py install`
+    recorded it (and the models folder) in the config folder.
+    """
+    environment = dict(os.environ)
+    python = os.environ.get("SCRIBBLESEG_PYTHON")
+    if not python:
+        try:
+            record = json.loads((hostfile.config_dir() / ENGINE_RECORD).read_text())
+            python = str(record["python"])
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise HostError(
+                "EngineNotInstalled",
+                "The ScribbleSeg engine is not installed. Run `python3 build.py install` "
+                "in the ScribbleSeg folder, then try again.",
+            ) from error
+        if record.get("models"):
+            environment.setdefault("SCRIBBLESEG_MODELS", str(record["models"]))
+    return [python, "-m", "scribbleseg", "serve", "--local"], environment
 
 
 class HostConnection:
@@ -115,12 +130,12 @@ def start_host(timeout: float = 60.0) -> HostConnection:
     """Start `scribbleseg serve --local` detached and wait until it answers."""
     log_path = hostfile.runtime_dir() / "host.log"
     log_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    command = [engine_python(), "-m", "scribbleseg", "serve", "--local"]
+    command, environment = engine_launch()
     detach = ({"creationflags": 0x00000008 | 0x00000200} if sys.platform == "win32"
               else {"start_new_session": True})
     with open(log_path, "ab") as log:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                   **detach)
+                                   env=environment, **detach)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         connection = find_host()

@@ -39,6 +39,18 @@ def config_dir() -> Path:
     return Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "scribbleseg"
 
 
+def data_dir() -> Path:
+    """Per-user data folder (the engine environment, models); SCRIBBLESEG_DATA_DIR overrides."""
+    override = os.environ.get("SCRIBBLESEG_DATA_DIR")
+    if override:
+        return Path(override)
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA", Path.home())) / "scribbleseg"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "scribbleseg"
+    return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "scribbleseg"
+
+
 def write_runtime(port: int, token: str, pid: int) -> Path:
     """Write the runtime file readable by this user alone (created 0600, replaced atomically)."""
     path = runtime_file()

@@ -95,10 +95,10 @@ def paint_plane(layer, path, colour):
     layer.update(0, 0, layer.get_width(), layer.get_height())
 
 
-def paint_strokes(layer, strokes):
-    """Real paintbrush strokes (hard 5 px brush) along polylines [x0, y0, x1, y1, ...]."""
+def paint_strokes(layer, strokes, size):
+    """Real paintbrush strokes (hard round brush) along polylines [x0, y0, x1, y1, ...]."""
     Gimp.context_set_brush(Gimp.Brush.get_by_name("2. Hardness 100"))
-    Gimp.context_set_brush_size(5.0)
+    Gimp.context_set_brush_size(size)
     Gimp.context_set_opacity(100.0)
     for points in strokes:
         if len(points) == 2:
@@ -131,7 +131,7 @@ def dump_state(image, target, prefix):
                                        read(image.get_selection(), x, y, width, height, "Y u8"))
     cutouts = [layer for layer in image.get_layers() if layer.get_name().endswith(" cut-out")]
     if cutouts:
-        cutout = cutouts[0]  # the newest: inserted on top of the older ones
+        cutout = cutouts[-1]  # the newest: inserted right above the target, below older ones
         _, cx, cy = cutout.get_offsets()
         state["cutout"] = write_raw(f"{prefix}_cutout.raw",
                                     read(cutout, x - cx, y - cy, width, height, "A u8"))
@@ -139,10 +139,24 @@ def dump_state(image, target, prefix):
     return state
 
 
+def undo_by_keyboard(image, target, prefix, after):
+    """Ask the harness to press Ctrl+Z in GIMP's window; the state once the undo has landed."""
+    ready = os.path.join(OUT, f"{prefix}.undo-ready")
+    done = os.path.join(OUT, f"{prefix}.undo-done")
+    Path(ready).touch()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not os.path.exists(done):
+        time.sleep(0.1)
+    while time.monotonic() < deadline and fingerprint(image) == after["fingerprint"]:
+        time.sleep(0.2)
+    return dump_state(image, target, f"{prefix}_undone")
+
+
 def run_scenario(scenario):
     name = scenario["name"]
     image = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(scenario["image"]))
     target = image.get_layers()[0]
+    display = Gimp.Display.new(image) if JOB.get("gui") else None
     prepare(image, target, scenario.get("prepare", {}))
     result = {"steps": []}
     add = run_procedure(JOB["procedures"]["add_layers"], image, [target], {})
@@ -155,7 +169,7 @@ def run_scenario(scenario):
             if step.get("planes", {}).get(role):
                 paint_plane(scribbles[role], step["planes"][role], colour)
             if step.get("strokes", {}).get(role):
-                paint_strokes(scribbles[role], step["strokes"][role])
+                paint_strokes(scribbles[role], step["strokes"][role], step.get("brush_size", 3.0))
         if step.get("scale"):
             image.scale(*step["scale"])
         painted = {role: write_raw(f"{prefix}_{role}_alpha.raw",
@@ -163,6 +177,9 @@ def run_scenario(scenario):
                                         "A u8"))
                    for role, layer in scribbles.items()}
         before = dump_state(image, target, f"{prefix}_before")
+        if step.get("dump_rgb"):
+            before["rgb"] = write_raw(f"{prefix}_rgb.raw", read(target, 0, 0, target.get_width(),
+                                                               target.get_height(), "R'G'B' u8"))
         selected = {"target": [target], "positive": [scribbles["positive"]]}
         run = run_procedure(step["procedure"], image, selected[step.get("select", "target")],
                             step.get("args", {}))
@@ -170,9 +187,14 @@ def run_scenario(scenario):
         result["steps"].append({"run": run, "painted": painted, "before": before,
                                 "after": after, "canvas": [image.get_width(),
                                                            image.get_height()]})
+        if step.get("undo"):
+            result["steps"][-1]["undone"] = undo_by_keyboard(image, target, prefix, after)
     if scenario.get("save", True):
         result["saved"] = save_and_reopen(image, name, scribbles)
-    image.delete()
+    if display is not None:
+        display.delete()
+    else:
+        image.delete()
     return result
 
 

@@ -1,45 +1,102 @@
-"""Run GIMP 3 from the Debian 13 root (tests/gimp/build_root.sh) on a driver script.
+"""Run GIMP 3 from the Debian 13 root (tests/gimp/build_root.sh) on the driver, drive.py.
 
 The work folder is bind-mounted into the root at the same path, so paths in job files mean the
 same inside and outside; loopback is shared, so the plug-in reaches an engine host started
-outside. Needs root (unshare --mount, chroot).
+outside. With a display (a virtual X server started here), full GIMP runs instead of
+gimp-console, and the harness presses Ctrl+Z when the driver asks (marker files), as a user
+would: GIMP's PDB has no undo. Needs root (unshare --mount, chroot).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
+import shutil
 import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 GIMP_ROOT = Path(os.environ.get("SCRIBBLESEG_GIMP_ROOT", "/var/tmp/scribbleseg-gimp-root"))
 READY_STAMP = GIMP_ROOT / ".scribbleseg-root-ready"
 DRIVER = Path(__file__).resolve().parent / "drive.py"
+X11_SOCKETS = "/tmp/.X11-unix"
+UNDO_READY, UNDO_DONE = ".undo-ready", ".undo-done"
 
 
-def unavailable_reason() -> str | None:
+def unavailable_reason(display: bool = False) -> str | None:
     """Why GIMP cannot run here, or None."""
     if not READY_STAMP.is_file():
         return f"no GIMP root at {GIMP_ROOT}: run `sh tests/gimp/build_root.sh` (as root)"
     if os.geteuid() != 0:
         return "running GIMP in its root needs root (unshare --mount, chroot)"
+    missing = [tool for tool in ("Xvfb", "xdotool") if display and not shutil.which(tool)]
+    if missing:
+        return f"the undo test needs {' and '.join(missing)} (apt-get install xvfb xdotool)"
     return None
 
 
-def run_gimp(work: Path, script: Path, env: dict[str, str],
+@contextlib.contextmanager
+def virtual_display() -> Iterator[str]:
+    """An Xvfb server on a free display number: yields ":N"."""
+    read_end, write_end = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-nolisten", "tcp",
+                               "-screen", "0", "1280x1024x24"], pass_fds=[write_end],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write_end)
+    with os.fdopen(read_end) as announced:
+        number = announced.readline().strip()
+    try:
+        yield f":{number}"
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def run_gimp(work: Path, env: dict[str, str], display: str | None = None,
              timeout: float = 900) -> subprocess.CompletedProcess:
-    """Run `script` (inside `work`) in gimp-console with a profile in work/profile."""
+    """Run drive.py in GIMP with the profile work/profile; `env` is all the driver and the
+    plug-in see besides PATH, LANG, HOME, GIMP3_DIRECTORY (and DISPLAY)."""
     work = work.resolve()
+    script = work / DRIVER.name
+    shutil.copyfile(DRIVER, script)
     inner_env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(work),
                  "GIMP3_DIRECTORY": str(work / "profile"), "PYTHONUNBUFFERED": "1", **env}
-    batch = f'exec(open("{script}").read())'
+    if display:
+        inner_env["DISPLAY"] = display
     gimp = ["chroot", str(GIMP_ROOT), "/usr/bin/env", "-i",
             *(f"{key}={value}" for key, value in inner_env.items()),
-            "gimp-console-3.0", "-i", "--batch-interpreter=python-fu-eval", "-b", batch,
+            "gimp-3.0" if display else "gimp-console-3.0", "-i" if not display else "-s",
+            "--batch-interpreter=python-fu-eval", "-b", f'exec(open("{script}").read())',
             "--quit"]
-    root, mounted = shlex.quote(str(GIMP_ROOT)), shlex.quote(str(GIMP_ROOT) + str(work))
-    setup = (f"mount -t proc proc {root}/proc && mount --bind /dev {root}/dev && "
-             f"mount -t tmpfs tmpfs {root}/dev/shm && mkdir -p {mounted} && "
-             f"mount --bind {shlex.quote(str(work))} {mounted} && exec {shlex.join(gimp)}")
-    return subprocess.run(["unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
-                           setup], capture_output=True, text=True, timeout=timeout)
+    mounts = [("proc", "/proc"), ("/dev", "/dev"), ("tmpfs", "/dev/shm"), (str(work), str(work))]
+    if display:
+        mounts.append((X11_SOCKETS, X11_SOCKETS))
+    setup = " && ".join(_mount(source, str(GIMP_ROOT) + inside) for source, inside in mounts)
+    command = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
+               f"{setup} && exec {shlex.join(gimp)}"]
+    log = work / "gimp.log"
+    with open(log, "w") as output, subprocess.Popen(command, stdout=output,
+                                                    stderr=subprocess.STDOUT) as process:
+        if display:
+            _press_undo_when_asked(process, work / "out", display, time.monotonic() + timeout)
+        process.wait(timeout)
+    return subprocess.CompletedProcess(command, process.returncode, log.read_text(), "")
+
+
+def _mount(source: str, target: str) -> str:
+    kind = {"proc": "-t proc", "tmpfs": "-t tmpfs"}.get(source, "--bind")
+    return f"mkdir -p {shlex.quote(target)} && mount {kind} {shlex.quote(source)} " \
+           f"{shlex.quote(target)}"
+
+
+def _press_undo_when_asked(process: subprocess.Popen, out: Path, display: str,
+                           deadline: float) -> None:
+    """Each time the driver leaves NAME.undo-ready, press Ctrl+Z and answer NAME.undo-done."""
+    while process.poll() is None and time.monotonic() < deadline:
+        for marker in out.glob(f"*{UNDO_READY}"):
+            subprocess.run(["xdotool", "key", "--clearmodifiers", "ctrl+z"],
+                           env=dict(os.environ, DISPLAY=display), check=True)
+            marker.rename(marker.with_suffix(UNDO_DONE))
+        time.sleep(0.2)

@@ -10,6 +10,7 @@ import time
 from krita import Extension, Krita
 from PyQt5.QtCore import QTimer, pyqtSignal
 from PyQt5.QtWidgets import QMessageBox, QProgressDialog
+
 from scribbleseg_editor import layers
 from scribbleseg_editor.manifest import load_manifest
 from scribbleseg_editor.settings import (

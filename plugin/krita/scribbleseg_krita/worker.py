@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PyQt5.QtCore import QThread, pyqtSignal
+
 from scribbleseg_editor import host
 from scribbleseg_editor.settings import RunOptions
 

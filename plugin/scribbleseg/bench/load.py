@@ -2,10 +2,12 @@
 
 `run_load_test` starts `scribbleseg serve` on loopback in a subprocess (V3-signed, a temporary
 AccessKey), then runs `clients` threads for `seconds`. Each client owns a synthetic image whose
-object sits in its own cell of a grid, sends it with its strokes as multipart files, fetches the
+object sits in its own cell of a grid. After an untimed warm-up (each client's first stroke,
+which runs the model prior on its image) every client repeatedly sends its image with its
+strokes as multipart files (a user's next strokes on the same image), fetches the
 ResultUrl and compares the mask with its own object: a mask that matches another client's object
 (or none) counts as mixed up, an answer whose ResultUrl does not work as lost. Throttled requests
-wait the server's x-acs-retry-after and try again.
+wait the server's x-acs-retry-after (milliseconds) and try again.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -33,6 +35,7 @@ from scribbleseg import signing
 GRID = 4  # clients' objects sit in a GRID x GRID layout, so no two clients share one
 HEIGHT, WIDTH = 480, 640
 KEY_ID, SECRET = "load-test", "load-test-secret"
+WARM_UP_LIMIT_S = 600
 
 
 @dataclass(frozen=True)
@@ -81,14 +84,15 @@ def multipart_body(fields: dict[str, str], files: dict[str, bytes]) -> tuple[byt
 
 
 def v3_headers(body: bytes, content_type: str, host: str, key_id: str, secret: str, *,
-               date: datetime | None = None, nonce: str | None = None) -> dict[str, str]:
-    """Headers of a V3-signed POST / calling InteractiveScribbleSegmentation."""
+               date: datetime | None = None, nonce: str | None = None,
+               action: str = "InteractiveScribbleSegmentation") -> dict[str, str]:
+    """Headers of a V3-signed POST / calling `action` (fresh date and nonce unless given)."""
     headers = {
         "host": host,
         "content-type": content_type,
-        "x-acs-action": "InteractiveScribbleSegmentation",
+        "x-acs-action": action,
         "x-acs-version": "2024-01-11",
-        "x-acs-date": (date or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "x-acs-date": (date or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "x-acs-signature-nonce": nonce or uuid.uuid4().hex,
         "x-acs-content-sha256": signing.sha256_hex(body),
     }
@@ -121,35 +125,46 @@ def run_load_test(clients: int = 16, seconds: float = 60, *, workers: int | None
         try:
             address = urlsplit(server.stdout.readline().split()[-1]).netloc
             cases = [synthetic_case(index) for index in range(clients)]
-            _call(address, cases[0], Tally())  # warm-up: engine import, model load
+            # Warm-up, not timed: each client's first stroke on its image (model prior).
+            warm_up_s = _run_clients(address, cases, WARM_UP_LIMIT_S, Tally(), once=True)
             tally = Tally()
-            deadline = time.monotonic() + seconds
-            threads = [threading.Thread(target=_client, args=(address, case, deadline, tally))
-                       for case in cases]
-            started = time.monotonic()
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            elapsed = time.monotonic() - started
+            elapsed = _run_clients(address, cases, seconds, tally)
         finally:
             server.terminate()
             server.wait(timeout=30)
-    return _summary(tally, clients, elapsed)
+    return _summary(tally, clients, elapsed) | {"warm_up_s": round(warm_up_s, 1)}
 
 
-def _client(address: str, case: SyntheticCase, deadline: float, tally: Tally) -> None:
-    while time.monotonic() < deadline:
-        retry_after = _call(address, case, tally)
-        if retry_after:
-            time.sleep(min(retry_after, max(0.0, deadline - time.monotonic())))
+def _run_clients(address: str, cases: list[SyntheticCase], seconds: float, tally: Tally,
+                 once: bool = False) -> float:
+    """Seconds taken by one thread a case, each until the time is up (or, with once, until it
+    got an answer)."""
+    deadline = time.monotonic() + seconds
+    threads = [threading.Thread(target=_client, args=(address, case, deadline, tally, once))
+               for case in cases]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.monotonic() - started
 
 
-def _call(address: str, case: SyntheticCase, tally: Tally) -> float:
-    """One request and its ResultUrl; returns the wait asked for when throttled, else 0."""
-    fields = {"ReturnForm": "only_alpha", "ReturnFormat": "PNG"}
+def _client(address: str, case: SyntheticCase, deadline: float, tally: Tally,
+            once: bool) -> None:
     files = {"ImageUrl": png_bytes(case.image), "PosScribbleImageUrl": png_bytes(case.positive),
              "NegScribbleImageUrl": png_bytes(case.negative)}
+    while time.monotonic() < deadline:
+        retry_after = _call(address, files, case.truth, tally)
+        if retry_after:
+            time.sleep(min(retry_after, max(0.0, deadline - time.monotonic())))
+        elif once:
+            return
+
+
+def _call(address: str, files: dict[str, bytes], truth: np.ndarray, tally: Tally) -> float:
+    """One request and its ResultUrl; returns the wait asked for when throttled, else 0."""
+    fields = {"ReturnForm": "only_alpha", "ReturnFormat": "PNG"}
     body, content_type = multipart_body(fields, files)
     started = time.monotonic()
     try:
@@ -158,7 +173,7 @@ def _call(address: str, case: SyntheticCase, tally: Tally) -> float:
         if status == 429:
             with tally.lock:
                 tally.throttled += 1
-            return float(headers.get("x-acs-retry-after", "1"))
+            return float(headers.get("x-acs-retry-after", "1000")) / 1000  # milliseconds
         if status != 200:
             raise RuntimeError(f"HTTP {status}: {answer[:200]!r}")
         result_url = urlsplit(json.loads(answer)["Data"]["ResultUrl"])
@@ -171,7 +186,7 @@ def _call(address: str, case: SyntheticCase, tally: Tally) -> float:
     with tally.lock:
         if status != 200:
             tally.lost += 1
-        elif not _is_own_mask(np.asarray(Image.open(io.BytesIO(png))) >= 128, case.truth):
+        elif not _is_own_mask(np.asarray(Image.open(io.BytesIO(png))) >= 128, truth):
             tally.mixed_up += 1
         else:
             tally.latencies.append(latency)

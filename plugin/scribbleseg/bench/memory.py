@@ -1,12 +1,14 @@
 """`python -m scribbleseg.bench.memory FOLDER`: replay engine calls, print peak memory as JSON.
 
-Run by speed.peak_memory in a fresh process, so that the peak belongs to these calls alone.
+Run by speed.peak_memory in a fresh process. The peak is the kernel's high-water mark of this
+process's resident memory (VmHWM in /proc/self/status), reset (clear_refs) once the inputs and
+the subject model are loaded, so it measures the engine calls alone. getrusage's ru_maxrss
+would not do: a child process inherits its parent's peak at fork.
 """
 
 from __future__ import annotations
 
 import json
-import resource
 import sys
 from pathlib import Path
 
@@ -15,17 +17,24 @@ import numpy as np
 from scribbleseg.bench.sessions import EngineSettings
 from scribbleseg.engine.prior import load_prior
 
-MIB = 1024 * 1024
+STATUS = Path("/proc/self/status")
 
 
-def resident_bytes() -> int:
-    """The current resident set size (Linux /proc)."""
-    pages = int(Path("/proc/self/statm").read_text().split()[1])
-    return pages * resource.getpagesize()
+def status_mib(field: str) -> float:
+    """A memory line of /proc/self/status ("VmRSS:  1234 kB") in MiB."""
+    for line in STATUS.read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise KeyError(field)
 
 
-def peak_resident_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kilobytes on Linux
+def reset_peak() -> bool:
+    """Set the high-water mark to the current resident size; False where the kernel refuses."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
 
 
 def replay(folder: Path) -> dict:
@@ -41,23 +50,24 @@ def replay(folder: Path) -> dict:
     positive = np.zeros(image.shape[:2], dtype=bool)
     negative = np.zeros(image.shape[:2], dtype=bool)
 
-    before, peak_before = resident_bytes(), peak_resident_bytes()
+    was_reset = reset_peak()
+    before = status_mib("VmRSS")
     prepared = settings.prepare(image)
     result = None
     for packed_positive, packed_negative in zip(added_positive, added_negative, strict=True):
         positive |= np.unpackbits(packed_positive, axis=-1, count=width).astype(bool)
         negative |= np.unpackbits(packed_negative, axis=-1, count=width).astype(bool)
         result = settings.segment(prepared, positive, negative, result) >= 128
-    peak = peak_resident_bytes()
+    peak = status_mib("VmHWM")
     return {
-        "method": "fresh process, getrusage ru_maxrss",
+        "method": "fresh process, VmHWM" + (" reset before the first call" if was_reset else ""),
         "interactions": len(added_positive),
-        "rss_before_mb": round(before / MIB, 1),
-        "peak_rss_mb": round(peak / MIB, 1),
-        "increase_mb": round((peak - before) / MIB, 1),
-        # The process may have peaked higher while loading, before the engine ran: then the
-        # engine's own peak is hidden and the increase is only an upper bound.
-        "increase_is_upper_bound": peak == peak_before,
+        "rss_before_mb": round(before, 1),
+        "peak_rss_mb": round(peak, 1),
+        "increase_mb": round(peak - before, 1),
+        # Without the reset, loading may have peaked higher than the engine: then the increase
+        # is only an upper bound.
+        "increase_is_upper_bound": not was_reset,
     }
 
 

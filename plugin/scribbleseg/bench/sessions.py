@@ -10,13 +10,14 @@ import numpy as np
 from scribbleseg import engine
 from scribbleseg.bench.metrics import binarise, iou
 from scribbleseg.bench.robot import Stroke, first_strokes, next_stroke
+from scribbleseg.engine.prior import SubjectPrior
 
 
 @dataclass(frozen=True)
 class EngineSettings:
     """How the bench calls the engine: the subject model (None: weights-free) and output options."""
 
-    prior_model: object | None  # an engine.prior.SubjectPrior
+    prior_model: SubjectPrior | None
     postprocess: str | None = "maskrefine"
     feather: bool = True
 
@@ -45,37 +46,46 @@ class RobotSession:
     strokes: list[list[Stroke]] = field(default_factory=list)
 
 
+def timed_prepare(
+    settings: EngineSettings, image: np.ndarray
+) -> tuple[engine.PreparedImage, float]:
+    """The prepared image and the seconds `prepare` took."""
+    started = time.perf_counter()
+    prepared = settings.prepare(image)
+    return prepared, time.perf_counter() - started
+
+
 def human_scribbles_iou(
-    image: np.ndarray,
+    prepared: engine.PreparedImage,
     truth: np.ndarray,
     positive: np.ndarray,
     negative: np.ndarray,
     settings: EngineSettings,
 ) -> float:
     """IoU of one run with the given strokes and no mask."""
-    alpha = settings.segment(settings.prepare(image), positive, negative, None)
+    alpha = settings.segment(prepared, positive, negative, None)
     return iou(binarise(alpha), truth)
 
 
 def robot_session(
-    image: np.ndarray,
+    prepared: engine.PreparedImage,
     truth: np.ndarray,
     settings: EngineSettings,
     interactions: int,
     until_iou: float | None = None,
     cap: int = 20,
+    prepare_seconds: float = 0.0,
 ) -> RobotSession:
     """Run the robot for `interactions`, then on (up to `cap`) while the IoU is below `until_iou`.
 
-    Ends early when the result has no error left: the IoU cannot change any more.
+    Ends early when the result has no error left: the IoU cannot change any more. The first
+    interaction's seconds include `prepare_seconds` (and the subject model, which the engine
+    runs on its first call).
     """
     session = RobotSession()
     positive = np.zeros(truth.shape, dtype=bool)
     negative = np.zeros(truth.shape, dtype=bool)
     strokes = list(first_strokes(truth))
-    started = time.perf_counter()
-    prepared = settings.prepare(image)
-    prepare_seconds = time.perf_counter() - started
     result: np.ndarray | None = None
     for interaction in range(1, cap + 1):
         if result is not None:

@@ -1,9 +1,9 @@
 """Speed on upscaled copies of benchmark cases, and peak memory measured in a fresh process.
 
 Peak memory: the engine replays one robot session in a new Python process (`python -m
-scribbleseg.bench.memory`), which reports its peak resident set size (getrusage ru_maxrss,
-Linux) and how far it rose above the resident size it had just before the first engine call
-(interpreter, numpy, the subject model and the inputs already loaded).
+scribbleseg.bench.memory`, Linux), which reports its peak resident set size during the engine
+calls and how far that rose above the resident size just before the first call (interpreter,
+numpy, the subject model and the inputs already loaded).
 """
 
 from __future__ import annotations

@@ -168,7 +168,7 @@ def _result_url(answer: dict) -> str:
 
 def _png(picture: Image.Image) -> bytes:
     buffer = io.BytesIO()
-    picture.save(buffer, "PNG", compress_level=3)
+    picture.save(buffer, "PNG", compress_level=1)  # fastest; barely larger than level 3
     return buffer.getvalue()
 
 

@@ -12,9 +12,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scribbleseg_editor.hostfile import config_dir
-
 from scribbleseg.cloud.errors import CloudError
+from scribbleseg_editor.hostfile import config_dir
 
 CONFIG_FILE_NAME = "cloud.json"
 ENV_KEY_ID = "ALIBABA_CLOUD_ACCESS_KEY_ID"

@@ -7,6 +7,7 @@ the user can do. Credentials never appear in it.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from xml.etree import ElementTree
 
@@ -23,6 +24,7 @@ CREDENTIALS_HINT = (
     '{"access_key_id": ..., "access_key_secret": ...} to cloud.json in the ScribbleSeg '
     "settings folder."
 )
+THROTTLED = "The service limits how often it may be called."
 
 # Codes that servers of this protocol send, or that the client itself raises, beyond
 # scribbleseg.errors.ERROR_CODES: code -> what the user should do next.
@@ -47,11 +49,17 @@ CLOUD_ADVICE: dict[str, str] = {
 }
 
 
+# The status a relay (the desktop host) answers with when no server answered: a gateway's.
+CLIENT_SIDE_STATUS = {"Cloud.Timeout": 504, "MissingAccessKeyId": 400, "InvalidParameter": 400}
+
+
 class CloudError(ScribbleSegError):
     """A cloud call that failed, with what the server said and what to do about it.
 
     Remote servers send codes outside scribbleseg.errors.ERROR_CODES (SignatureDoesNotMatch,
     Throttling.User, ...), so this does not go through ScribbleSegError's check of its own codes.
+    `server_status` is the HTTP status the server answered (None when none answered);
+    `http_status` is always a status, for relays that pass the error on.
     """
 
     def __init__(
@@ -59,7 +67,7 @@ class CloudError(ScribbleSegError):
         code: str,
         server_message: str,
         *,
-        http_status: int | None = None,
+        server_status: int | None = None,
         request_id: str | None = None,
         retryable: bool = False,
         retry_after: float | None = None,
@@ -67,12 +75,13 @@ class CloudError(ScribbleSegError):
     ) -> None:
         self.code = code
         self.server_message = server_message
-        self.http_status = http_status
+        self.server_status = server_status
+        self.http_status = server_status or CLIENT_SIDE_STATUS.get(code, 502)
         self.request_id = request_id
         self.retryable = retryable
         self.retry_after = retry_after  # seconds the server asked us to wait
         self.advice = advice or advice_for(code)
-        self.message = _user_text(server_message, self.advice, http_status, request_id)
+        self.message = _user_text(server_message, self.advice, server_status, request_id)
         Exception.__init__(self, self.message)
 
     @property
@@ -81,12 +90,12 @@ class CloudError(ScribbleSegError):
 
 
 def advice_for(code: str) -> str:
+    if code.startswith("Throttling"):
+        return f"{THROTTLED} Wait a little and try again."
     if code in CLOUD_ADVICE:
         return CLOUD_ADVICE[code]
     if code in ERROR_CODES:
         return ERROR_CODES[code][1]
-    if code.startswith("Throttling"):
-        return "The service limits how often it may be called; wait a little and try again."
     return "Check the message; report the RequestId to the server's operator if it persists."
 
 
@@ -105,13 +114,15 @@ def error_from_reply(status: int, headers: Mapping[str, str], body: bytes) -> Cl
     code = fields.get("Code") or _code_for_status(status)
     message = fields.get("Message") or f"The server answered HTTP {status}"
     throttled = code.startswith("Throttling") or status == 429
+    wait = retry_after_seconds(headers)
     return CloudError(
         code,
         message,
-        http_status=status,
+        server_status=status,
         request_id=fields.get("RequestId") or headers.get("x-acs-request-id"),
         retryable=throttled or status >= 500,
-        retry_after=retry_after_seconds(headers),
+        retry_after=wait,
+        advice=f"{THROTTLED} Try again in {math.ceil(wait)} s." if throttled and wait else None,
     )
 
 

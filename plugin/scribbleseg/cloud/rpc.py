@@ -17,7 +17,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import requests
@@ -60,8 +60,8 @@ def endpoint_url(endpoint: str) -> str:
     url = endpoint if "://" in endpoint else f"https://{endpoint}"
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise CloudError("Cloud.Unreachable", f"{endpoint!r} is not an http(s) endpoint")
-    return parts._replace(path=parts.path or "/", fragment="").geturl()
+        raise CloudError("InvalidParameter", f"The endpoint {endpoint!r} is not an http(s) URL")
+    return parts._replace(path=parts.path or "/", query="", fragment="").geturl()
 
 
 def build_request(
@@ -94,7 +94,7 @@ class RpcClient:
         """Send the action (retrying as the policy allows) and return its JSON answer."""
         def attempt() -> dict:
             request = build_request(call, self.credentials, self.signature,
-                                    now=datetime.now(timezone.utc), nonce=uuid.uuid4().hex)
+                                    now=datetime.now(UTC), nonce=uuid.uuid4().hex)
             reply = expect_success(exchange(
                 self.session, request.method, request.url, headers=request.headers,
                 body=request.body, timeout_s=self.timeout_s,
@@ -104,9 +104,7 @@ class RpcClient:
         try:
             return with_retries(attempt, self.retries)
         except CloudError as error:
-            if self.credentials is None and error.http_status in (400, 401, 403, 404) and (
-                error.code in AUTH_CODES
-            ):
+            if self.credentials is None and error.code in AUTH_CODES:
                 raise _no_credentials_error(error) from None
             raise
 
@@ -133,7 +131,7 @@ class RpcClient:
 def _no_credentials_error(refusal: CloudError) -> CloudError:
     return CloudError(
         refusal.code, f"The server wants signed requests and no AccessKey was found "
-        f"({refusal.server_message.rstrip('. ')})", http_status=refusal.http_status,
+        f"({refusal.server_message.rstrip('. ')})", server_status=refusal.server_status,
         request_id=refusal.request_id, advice=CREDENTIALS_HINT,
     )
 

@@ -52,16 +52,17 @@ class RetryPolicy:
 
 def with_retries(attempt: Callable[[], T], policy: RetryPolicy) -> T:
     """Run `attempt` until it succeeds, fails for good, or the tries are used up."""
-    for retry_index in range(policy.attempts):
+    retry_index = 0
+    while True:
         try:
             return attempt()
         except CloudError as error:
             wait = policy.delay(retry_index, error.retry_after)
-            last_try = retry_index == policy.attempts - 1
-            if not error.retryable or last_try or wait is None:
+            tries_left = policy.attempts - 1 - retry_index
+            if not error.retryable or tries_left < 1 or wait is None:
                 raise
             time.sleep(wait)
-    raise ValueError("RetryPolicy.attempts must be at least 1")
+            retry_index += 1
 
 
 def exchange(
@@ -82,7 +83,9 @@ def exchange(
             timeout=(min(timeout_s, CONNECT_LIMIT_S), timeout_s),
         ) as response:
             chunks, size = [], 0
-            for chunk in response.iter_content(_CHUNK):
+            # read1 returns what has arrived, so a trickling answer meets the deadline check
+            # at least once per read timeout (iter_content would wait for whole chunks).
+            while chunk := response.raw.read1(_CHUNK, decode_content=True):
                 size += len(chunk)
                 if size > max_bytes:
                     raise CloudError(
@@ -92,7 +95,7 @@ def exchange(
                     raise _timeout_error(url, timeout_s)
                 chunks.append(chunk)
             return Reply(response.status_code, response.headers, b"".join(chunks))
-    except requests.RequestException as error:
+    except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
         raise _transport_error(url, error, timeout_s) from None
 
 
@@ -102,7 +105,7 @@ def expect_success(reply: Reply) -> Reply:
     return reply
 
 
-def _transport_error(url: str, error: requests.RequestException, timeout_s: float) -> CloudError:
+def _transport_error(url: str, error: Exception, timeout_s: float) -> CloudError:
     if _is_timeout(error):
         return _timeout_error(url, timeout_s)
     if isinstance(error, requests.ConnectionError) and not _was_cut_off(error):
@@ -120,9 +123,7 @@ def _timeout_error(url: str, timeout_s: float) -> CloudError:
     return CloudError("Cloud.Timeout", f"{_origin(url)} did not answer within {timeout_s:g} s")
 
 
-def _is_timeout(error: requests.RequestException) -> bool:
-    # requests reports a read timeout while streaming the body as a ConnectionError around
-    # urllib3's ReadTimeoutError.
+def _is_timeout(error: Exception) -> bool:
     return isinstance(error, requests.Timeout) or any(
         isinstance(cause, urllib3.exceptions.ReadTimeoutError) for cause in _causes(error)
     )
@@ -159,4 +160,4 @@ def _reason(error: BaseException) -> str:
 
 def _origin(url: str) -> str:
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"  # no user:password@

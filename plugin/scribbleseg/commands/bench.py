@@ -91,7 +91,10 @@ def run_load_test(args: argparse.Namespace) -> int:
     from scribbleseg.bench.report import format_table
 
     results = load_test(clients=args.clients, seconds=args.seconds)
-    rows = [[str(key), str(value)] for key, value in results.items()]
+    rows = [
+        [key, f"{value:.3f}" if isinstance(value, float) else str(value)]
+        for key, value in results.items()
+    ]
     print("\n".join(format_table(["load test", "value"], rows)))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")

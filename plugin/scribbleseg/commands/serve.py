@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="how long a ResultUrl works (default 30)")
     cloud.add_argument("--fetch-timeout", type=float, default=10.0,
                        help="seconds to download one input URL (default 10)")
-    parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    cloud.add_argument("--verbose", action="store_true", help="log every request to stderr")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -27,7 +27,7 @@ class SolverSettings:
     mask_weight: float = 2.0  # cost of disagreeing with the current mask, per pixel
     border_weight: float = 2.0  # cost of the object reaching the border, per border pixel
     border_fraction: float = 0.02  # border ring width, as a fraction of the shorter side
-    border_with_negative: bool = True  # the border prior also when negative strokes exist
+    border_with_negative: bool = False  # the border prior also when negative strokes exist
     keep_connected: bool = True
 
 

@@ -146,7 +146,7 @@ class Authenticator:
 def _parse_utc(timestamp: str) -> float:
     """Seconds since the epoch of a UTC ISO 8601 time such as 2024-01-11T08:00:00Z."""
     try:
-        parsed = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))  # 3.10 lacks "Z"
+        parsed = datetime.fromisoformat(timestamp)
     except ValueError:
         parsed = None
     if parsed is None or parsed.tzinfo is None:

@@ -1,6 +1,8 @@
 """Cloud mode: the InteractiveScribbleSegmentation API (../shared/specs/cloud-api.md).
 
     POST /               the action; parameters in the query and a urlencoded or multipart body
+    GET  /               what this server is; header `X-ScribbleSeg-Upload: direct` tells the
+                         cloud client it may send files as multipart parts (no object store)
     GET  /results/NAME   an answer, for ResultUrl's lifetime (then 404)
     GET  /health         {"status": "ok"} for load balancers
 
@@ -38,6 +40,7 @@ INPUTS = {
     "IntegratedMaskUrl": ("integrated", imageio.MAX_MASK_BYTES),
 }
 MAX_BODY_BYTES = sum(limit for _, limit in INPUTS.values()) + 1024 * 1024  # + form overhead
+CAPABILITY_HEADER = "X-ScribbleSeg-Upload"
 HOST_PATTERN = re.compile(r"[A-Za-z0-9.\-\[\]:]{1,255}")
 
 
@@ -99,6 +102,9 @@ class CloudHandler(BaseHandler):
         path = self.path.split("?", 1)[0]
         if path == "/health":
             self.send_json(200, {"status": "ok"})
+        elif path == "/":
+            self.send_json(200, {"Service": "ScribbleSeg", "Actions": [ACTION],
+                                 "Upload": "direct"}, {CAPABILITY_HEADER: "direct"})
         elif path.startswith("/results/") and (
             found := self.server.store.get(path.removeprefix("/results/"))
         ):
@@ -189,8 +195,9 @@ class CloudHandler(BaseHandler):
         self.close_connection = True  # the body may be partly unread
         headers = {}
         if error.code == "Throttling":
-            retry_after = str(self.server.pool.retry_after_s())
-            headers = {"x-acs-retry-after": retry_after, "Retry-After": retry_after}
+            seconds = self.server.pool.retry_after_s()
+            # The vendor's SDKs read x-acs-retry-after in milliseconds; Retry-After is seconds.
+            headers = {"x-acs-retry-after": str(seconds * 1000), "Retry-After": str(seconds)}
         body = {"RequestId": request_id, "HostId": self.headers.get("Host", ""),
                 "Code": error.code, "Message": error.message, "Recommend": error.recommend}
         if answer_format.upper() == "XML":

@@ -19,7 +19,6 @@ import time
 from importlib import metadata
 
 import numpy as np
-from scribbleseg_editor import host, hostfile
 
 from scribbleseg import imageio
 from scribbleseg.errors import ScribbleSegError
@@ -27,6 +26,7 @@ from scribbleseg.request import SegmentOptions, SegmentRequest, request_from_arr
 from scribbleseg.server.app import BaseHandler, EngineHTTPServer, report_unexpected
 from scribbleseg.server.cache import PreparedImageCache
 from scribbleseg.server.segmenting import segment_request
+from scribbleseg_editor import host, hostfile
 
 LOOPBACK_NAMES = {"127.0.0.1", "localhost", "[::1]"}
 MAX_HEADER_LINE = 4096
@@ -107,14 +107,14 @@ class LocalHandler(BaseHandler):
                                    http_status=404)
         started = time.perf_counter()
         header, request = self._read_request()
-        decoded = time.perf_counter()
+        received = time.perf_counter()
         with self.server.engine_lock:
             if header.get("engine", "local") == "cloud":
                 alpha, timings = _segment_via_cloud(request, header), {}
             else:
                 run = segment_request(request, self.server.cache)
                 alpha, timings = run.alpha, {"prepare": run.prepare_s, "engine": run.segment_s}
-        timings = {"decode": decoded - started, **timings}
+        timings = {"receive": received - started, **timings}
         self.send_body(200, np.ascontiguousarray(alpha, np.uint8).tobytes(),
                        "application/octet-stream", {"Server-Timing": _server_timing(timings)})
 

@@ -67,9 +67,16 @@ def run_driver(display: Display, home: Path, driver: Path, env: dict[str, str],
         "SCRIBBLESEG_KRITA_DRIVER": str(driver), "PYTHONUNBUFFERED": "1", **env,
     }
     (home / "run").mkdir(mode=0o700, exist_ok=True)
-    completed = subprocess.run(["krita", "--nosplash"], env=environment, cwd=home,
-                               stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                               errors="replace", timeout=timeout)
-    log = completed.stdout + completed.stderr
+    log_path = home / "krita.log"
+    with open(log_path, "wb") as log_file:
+        process = subprocess.Popen(["krita", "--nosplash"], env=environment, cwd=home,
+                                   stdin=subprocess.DEVNULL, stdout=log_file,
+                                   stderr=subprocess.STDOUT)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    log = log_path.read_text(errors="replace")
     found = EXIT_MARKER.search(log)
     return (int(found.group(1)) if found else -1), log
