@@ -12,7 +12,8 @@ import shutil
 from pathlib import Path
 
 ENTRY_SOURCE = "plugin/gimp/scribbleseg_gimp.py"
-MODULE_SOURCES = ("plugin/gimp/gimp_segment.py", "plugin/gimp/gimp_add_layers.py")
+MODULE_SOURCES = ("plugin/gimp/gimp_layers.py", "plugin/gimp/gimp_segment.py",
+                  "plugin/gimp/gimp_output.py", "plugin/gimp/gimp_add_layers.py")
 CORE_PACKAGE = "plugin/scribbleseg_editor"
 SHORTCUTS_FILE = "shortcutsrc"
 
