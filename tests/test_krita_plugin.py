@@ -8,25 +8,24 @@ scribbleseg.segment on the same inputs and with the ground truth.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
 import sys
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-import scribbleseg
 from PIL import Image
 from scipy import ndimage
+
+import scribbleseg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "krita"))
 import krita_session  # noqa: E402
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
 CASE = "teddy"
+OFFSET = (7, 5)
 DRIVER = Path(__file__).resolve().parent / "krita" / "drive_segment.py"
 MANIFEST = json.loads((krita_session.ROOT / "manifest.json").read_text())
 
@@ -69,8 +68,16 @@ def session(tmp_path_factory):
         (work / f"negative{index}.bgra").write_bytes(stroke_layer(negative, (0, 0, 255)))
         strokes.append({"positive": str(work / f"positive{index}.bgra"),
                         "negative": str(work / f"negative{index}.bgra")})
-    (work / "case.json").write_text(json.dumps({"image": str(image), "strokes": strokes,
-                                                "out": str(out)}))
+    # The format runs move the Positive layer by OFFSET; its pixels are shifted back to match.
+    dx, dy = OFFSET
+    all_positive = rounds[1][0]
+    assert not all_positive[:dy].any() and not all_positive[:, :dx].any()
+    shifted = np.zeros_like(all_positive)
+    shifted[:-dy, :-dx] = all_positive[dy:, dx:]
+    (work / "shifted_positive.bgra").write_bytes(stroke_layer(shifted, (0, 255, 0)))
+    (work / "case.json").write_text(json.dumps({
+        "image": str(image), "strokes": strokes, "out": str(out), "offset": OFFSET,
+        "shifted_positive": str(work / "shifted_positive.bgra")}))
     runtime = work / "run"
     env = {"SCRIBBLESEG_KRITA_CASE": str(work / "case.json"),
            "SCRIBBLESEG_PYTHON": sys.executable, "SCRIBBLESEG_RUNTIME_DIR": str(runtime),
@@ -82,22 +89,11 @@ def session(tmp_path_factory):
         code, log = krita_session.run_driver(display, home, DRIVER, env)
     finally:
         display.close()
-        _stop_host(runtime)
+        krita_session.stop_host(runtime)
     (work / "krita.log").write_text(log)
     assert code == 0, f"the driver failed in Krita (log: {work / 'krita.log'}):\n{log[-3000:]}"
     results = json.loads((out / "results.json").read_text())
     yield results, out, rounds
-
-
-def _stop_host(runtime: Path) -> None:
-    """Stop the engine host the plug-in started for this test (by its recorded pid)."""
-    try:
-        pid = int(json.loads((runtime / "host.json").read_text())["pid"])
-    except (OSError, ValueError, KeyError):
-        return
-    (runtime / "host.json").unlink()
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
 
 
 def photo_rgb(out: Path, size: list[int]) -> np.ndarray:
@@ -171,15 +167,17 @@ def test_more_strokes_refine_the_mask_in_place(session):
     actual = plane(out, "round2_layer_mask.raw", size)
     assert_same_mask(actual, expected)
     assert ground_truth_iou(actual) > 0.9
-    photo = run_named(results, "again")["layers"][0]
-    masks = [child for child in photo["children"] if child["type"] == "transparencymask"]
-    assert [mask["name"] for mask in masks] == [f"{MANIFEST['name']} mask"]
+    # One transparency mask in the document, on the photo: the new one replaced the old.
+    layers = run_named(results, "again")["layers"]
+    masks = [(layer["name"], child["name"]) for layer in layers for child in layer["children"]
+             if child["type"] == "transparencymask"]
+    assert masks == [(layers[0]["name"], f"{MANIFEST['name']} mask")]
 
 
 def test_a_failed_run_changes_nothing_and_says_why(session):
     results, _, _ = session
     message = run_named(results, "failing")["message"]
-    assert message and "127.0.0.1:9" in message or "Unreachable" in message or "(" in message
+    assert "127.0.0.1:9" in message  # says which endpoint failed
     assert results["failed_run_unchanged"]
 
 
@@ -194,3 +192,56 @@ def test_saved_png_and_kra_hold_the_result(session):
         maindoc = kra.read("maindoc.xml").decode()
     assert f'name="{MANIFEST["name"]} mask"' in maindoc
     assert "cut-out" in maindoc
+
+
+def test_dialog_chooses_the_output_and_failures_show_a_message_box(session):
+    results, _, _ = session
+    seen = results["interactive"]
+    assert seen["dialog_choices"] == [["layer_mask", "new_layer", "selection"]]
+    assert seen["dialog_run"] == "" and seen["has_selection"]
+    assert seen["progress_shown"]
+    assert seen["saved_output"] == "selection"  # remembered for Segment from Scribbles Again
+    assert seen["message_boxes"] == [seen["failing_run"]]
+    assert "127.0.0.1:9" in seen["failing_run"]
+
+
+def format_run(results: dict, model: str, depth: str) -> dict:
+    run = next(run for run in results["formats"] if run["model"] == model
+               and run["depth"] == depth)
+    assert run["message"] == ""
+    assert run["document"] == [model, depth]
+    assert run["positive_position"] == list(OFFSET)
+    return run
+
+
+def test_16_bit_document_with_a_moved_layer_gives_a_16_bit_cut_out(session):
+    results, out, strokes = session
+    width, height = results["size"]
+    format_run(results, "RGBA", "U16")
+    image = photo_rgb(out, results["size"])
+    expected = scribbleseg.segment(image, *strokes[1])
+    photo = np.frombuffer((out / "RGBA_U16_photo.raw").read_bytes(), "<u2")
+    cut_out = np.frombuffer((out / "RGBA_U16_result.raw").read_bytes(), "<u2")
+    photo, cut_out = (a.reshape(height, width, 4) for a in (photo, cut_out))
+    # The same sRGB pixels in 16 bits (Krita's conversion is within one 8-bit level).
+    assert np.abs(photo[..., 2::-1] / 257 - image).max() <= 1
+    assert np.array_equal(cut_out[..., :3], photo[..., :3])
+    assert_same_mask(np.round(cut_out[..., 3] / 257).astype(np.uint8), expected)
+
+
+def test_linear_float_document_gets_the_same_mask(session):
+    results, out, strokes = session
+    format_run(results, "RGBA", "F32")
+    expected = scribbleseg.segment(photo_rgb(out, results["size"]), *strokes[1])
+    mask = plane(out, "RGBA_F32_result.raw", results["size"])
+    assert ((mask >= 128) == (expected >= 128)).mean() > 0.99
+
+
+def test_grayscale_document_selects_from_its_gray_pixels(session):
+    results, out, strokes = session
+    width, height = results["size"]
+    format_run(results, "GRAYA", "U8")
+    gray = np.frombuffer((out / "GRAYA_U8_photo.raw").read_bytes(), np.uint8)
+    gray = gray.reshape(height, width, 2)[..., 0]
+    expected = scribbleseg.segment(np.repeat(gray[..., None], 3, axis=2), *strokes[1])
+    assert_same_mask(plane(out, "GRAYA_U8_result.raw", results["size"]), expected)

@@ -10,6 +10,7 @@ import http.client
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -27,6 +28,7 @@ from PIL import Image
 
 from scribbleseg import signing
 from scribbleseg.bench.load import multipart_body, png_bytes, synthetic_case, v3_headers
+from scribbleseg_editor import host
 
 KEY_ID, SECRET = "test-key", "test-secret"
 CASE = synthetic_case(5, height=240, width=320)
@@ -101,6 +103,7 @@ def file_host():
     server.base, server.slow_request_arrived = f"http://127.0.0.1:{port}", arrived
     yield server
     server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -338,3 +341,27 @@ def test_unsigned_mode_is_refused_on_a_public_bind():
          "--unsigned"], capture_output=True, text=True, timeout=60)
     assert finished.returncode == 2
     assert "loopback" in finished.stderr
+
+
+def test_desktop_host_relays_cloud_strokes_to_an_api_server(signed_server, tmp_path,
+                                                           monkeypatch):
+    """Editor -> desktop host (engine "cloud") -> this API server, signed with the user's key."""
+    for name, value in {"SCRIBBLESEG_RUNTIME_DIR": str(tmp_path / "run"),
+                        "SCRIBBLESEG_CONFIG_DIR": str(tmp_path / "config"),
+                        "SCRIBBLESEG_PYTHON": sys.executable,
+                        "ALIBABA_CLOUD_ACCESS_KEY_ID": KEY_ID,
+                        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": SECRET}.items():
+        monkeypatch.setenv(name, value)
+    connection = host.ensure_host()
+    try:
+        height, width = CASE.truth.shape
+        planes = {"positive": CASE.positive.astype(np.uint8).tobytes(),
+                  "negative": CASE.negative.astype(np.uint8).tobytes()}
+        alpha = connection.segment(width, height, CASE.image.tobytes(), planes, {
+            "postprocess": "maskrefine", "edge_feathering": True, "engine": "cloud",
+            "endpoint": signed_server})
+        assert selects_the_object(np.frombuffer(alpha, np.uint8).reshape(height, width))
+    finally:
+        pid = connection.health()["pid"]
+        os.kill(pid, signal.SIGTERM)
+        os.waitpid(pid, 0)  # ensure_host started it as this process's child

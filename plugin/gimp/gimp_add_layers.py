@@ -6,7 +6,7 @@ import gi
 
 gi.require_version("Gimp", "3.0")
 from gi.repository import Gimp  # noqa: E402
-from gimp_segment import active_layer, flat_layers  # noqa: E402
+from gimp_layers import active_layer, flat_layers  # noqa: E402
 
 from scribbleseg_editor import layers, settings  # noqa: E402
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """ScribbleSeg for GIMP 3: the procedures GIMP registers (menus, dialog, arguments).
 
-Installed as plug-ins/scribbleseg/scribbleseg.py beside gimp_segment.py, gimp_add_layers.py,
-the editor-neutral core scribbleseg_editor/ and manifest.json (plugin/buildtasks/gimp_layout.py).
+Installed as plug-ins/scribbleseg/scribbleseg.py beside the gimp_*.py modules, the
+editor-neutral core scribbleseg_editor/ and manifest.json (plugin/buildtasks/gimp_layout.py).
 Runs on GIMP's own Python: standard library and GIMP's modules only.
 """
 
@@ -95,10 +95,15 @@ def choice(labels: dict[str, str]) -> Gimp.Choice:
 def run_segment(procedure, run_mode, image, drawables, config, data):
     if run_mode == Gimp.RunMode.INTERACTIVE and not ask_options(procedure, config):
         return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
-    options = settings.RunOptions(**{name: config.get_property(name) for name in
-                                     ("output", "engine", "endpoint", "postprocess", "feather")})
-    return run_and_report(procedure, lambda: segment(image, drawables, options, MANIFEST),
-                          lambda: settings.save_last_options(options))
+    values = {name: config.get_property(name)
+              for name in ("output", "engine", "endpoint", "postprocess", "feather")}
+    options = settings.RunOptions(**dict(values, endpoint=values["endpoint"] or ""))
+
+    def save_and_segment() -> None:
+        settings.save_last_options(options)  # like GIMP's last values: kept even if the run fails
+        segment(image, drawables, options, MANIFEST)
+
+    return run_and_report(procedure, save_and_segment)
 
 
 def run_repeat(procedure, run_mode, image, drawables, config, data):
@@ -123,7 +128,7 @@ def ask_options(procedure: Gimp.Procedure, config: Gimp.ProcedureConfig) -> bool
     return accepted
 
 
-def run_and_report(procedure: Gimp.Procedure, work, on_success=None):
+def run_and_report(procedure: Gimp.Procedure, work):
     """Run `work`; a failure becomes the procedure's error (GIMP shows its message)."""
     try:
         work()
@@ -134,8 +139,6 @@ def run_and_report(procedure: Gimp.Procedure, work, on_success=None):
         message = f"ScribbleSeg failed unexpectedly: {error}"
         return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR,
                                            GLib.Error(message))
-    if on_success is not None:
-        on_success()
     return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
 
 

@@ -118,6 +118,28 @@ def prepare(image, target, steps):
         image.select_rectangle(Gimp.ChannelOps.REPLACE, *steps["selection"])
 
 
+def time_io(image, target, scribbles):
+    """Seconds for the plug-in's own pixel traffic at this size: reading the photo and the two
+    scribble layers, and writing a layer mask (on a scratch copy, deleted after)."""
+    width, height = target.get_width(), target.get_height()
+    started = time.perf_counter()
+    read(target, 0, 0, width, height, "R'G'B' u8")
+    for layer in scribbles.values():
+        read(layer, 0, 0, width, height, "A u8")
+    read_done = time.perf_counter()
+    scratch = target.copy()
+    image.insert_layer(scratch, None, 0)
+    mask = scratch.create_mask(Gimp.AddMaskType.WHITE)
+    written = time.perf_counter()
+    buffer = mask.get_buffer()
+    buffer.set(Gegl.Rectangle.new(0, 0, width, height), "Y u8", bytes(width * height))
+    buffer.flush()
+    scratch.add_mask(mask)
+    write_done = time.perf_counter()
+    image.remove_layer(scratch)
+    return {"read": read_done - started, "write_mask": write_done - written}
+
+
 def dump_state(image, target, prefix):
     """The results a user would look at, in the target layer's frame."""
     _, x, y = target.get_offsets()
@@ -131,7 +153,7 @@ def dump_state(image, target, prefix):
                                        read(image.get_selection(), x, y, width, height, "Y u8"))
     cutouts = [layer for layer in image.get_layers() if layer.get_name().endswith(" cut-out")]
     if cutouts:
-        cutout = cutouts[-1]  # the newest: inserted right above the target, below older ones
+        cutout = cutouts[-1]  # the one right above the target
         _, cx, cy = cutout.get_offsets()
         state["cutout"] = write_raw(f"{prefix}_cutout.raw",
                                     read(cutout, x - cx, y - cy, width, height, "A u8"))
@@ -139,17 +161,20 @@ def dump_state(image, target, prefix):
     return state
 
 
-def undo_by_keyboard(image, target, prefix, after):
-    """Ask the harness to press Ctrl+Z in GIMP's window; the state once the undo has landed."""
-    ready = os.path.join(OUT, f"{prefix}.undo-ready")
-    done = os.path.join(OUT, f"{prefix}.undo-done")
-    Path(ready).touch()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not os.path.exists(done):
+def press_keys(image, commands, prefix):
+    """Ask the harness to run xdotool `commands` (a list of argument lists) on GIMP's display
+    (NAME.keys marker), then wait until the image changes: returns the seconds that took."""
+    before = fingerprint(image)
+    marker = Path(OUT) / f"{prefix}.keys"
+    marker.with_suffix(".tmp").write_text(json.dumps(commands))
+    marker.with_suffix(".tmp").rename(marker)  # whole, or the harness may read it half-written
+    started = time.monotonic()
+    deadline = started + 180
+    while time.monotonic() < deadline and marker.exists():
         time.sleep(0.1)
-    while time.monotonic() < deadline and fingerprint(image) == after["fingerprint"]:
+    while time.monotonic() < deadline and fingerprint(image) == before:
         time.sleep(0.2)
-    return dump_state(image, target, f"{prefix}_undone")
+    return time.monotonic() - started
 
 
 def run_scenario(scenario):
@@ -177,18 +202,24 @@ def run_scenario(scenario):
                                         "A u8"))
                    for role, layer in scribbles.items()}
         before = dump_state(image, target, f"{prefix}_before")
+        if step.get("time_io"):
+            before["io_seconds"] = time_io(image, target, scribbles)
         if step.get("dump_rgb"):
             before["rgb"] = write_raw(f"{prefix}_rgb.raw", read(target, 0, 0, target.get_width(),
                                                                target.get_height(), "R'G'B' u8"))
         selected = {"target": [target], "positive": [scribbles["positive"]]}
-        run = run_procedure(step["procedure"], image, selected[step.get("select", "target")],
-                            step.get("args", {}))
+        if step.get("keys"):
+            run = {"status": "keys", "seconds": press_keys(image, step["keys"], prefix)}
+        else:
+            run = run_procedure(step["procedure"], image, selected[step.get("select", "target")],
+                                step.get("args", {}))
         after = dump_state(image, target, f"{prefix}_after")
         result["steps"].append({"run": run, "painted": painted, "before": before,
                                 "after": after, "canvas": [image.get_width(),
                                                            image.get_height()]})
         if step.get("undo"):
-            result["steps"][-1]["undone"] = undo_by_keyboard(image, target, prefix, after)
+            press_keys(image, [["key", "--clearmodifiers", "ctrl+z"]], f"{prefix}_undo")
+            result["steps"][-1]["undone"] = dump_state(image, target, f"{prefix}_undone")
     if scenario.get("save", True):
         result["saved"] = save_and_reopen(image, name, scribbles)
     if display is not None:

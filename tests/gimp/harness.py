@@ -3,26 +3,31 @@
 The work folder is bind-mounted into the root at the same path, so paths in job files mean the
 same inside and outside; loopback is shared, so the plug-in reaches an engine host started
 outside. With a display (a virtual X server started here), full GIMP runs instead of
-gimp-console, and the harness presses Ctrl+Z when the driver asks (marker files), as a user
-would: GIMP's PDB has no undo. Needs root (unshare --mount, chroot).
+gimp-console, and the harness presses keys when the driver asks (NAME.keys marker files), as a
+user would: GIMP's PDB has no undo, no shortcuts and no dialogs.
+Needs root (unshare --mount, chroot).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shlex
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from scribbleseg_editor import host
 
 GIMP_ROOT = Path(os.environ.get("SCRIBBLESEG_GIMP_ROOT", "/var/tmp/scribbleseg-gimp-root"))
 READY_STAMP = GIMP_ROOT / ".scribbleseg-root-ready"
 DRIVER = Path(__file__).resolve().parent / "drive.py"
 X11_SOCKETS = "/tmp/.X11-unix"
-UNDO_READY, UNDO_DONE = ".undo-ready", ".undo-done"
+KEYS_MARKER = ".keys"
 
 
 def unavailable_reason(display: bool = False) -> str | None:
@@ -33,8 +38,31 @@ def unavailable_reason(display: bool = False) -> str | None:
         return "running GIMP in its root needs root (unshare --mount, chroot)"
     missing = [tool for tool in ("Xvfb", "xdotool") if display and not shutil.which(tool)]
     if missing:
-        return f"the undo test needs {' and '.join(missing)} (apt-get install xvfb xdotool)"
+        return f"GIMP's window tests need {' and '.join(missing)} (apt-get install xvfb xdotool)"
     return None
+
+
+@contextlib.contextmanager
+def engine_host(runtime_dir: Path) -> Iterator[None]:
+    """The real engine host (`scribbleseg serve --local` from this venv) announcing itself in
+    runtime_dir, which this process uses too while it runs."""
+    saved = os.environ.get("SCRIBBLESEG_RUNTIME_DIR")
+    os.environ["SCRIBBLESEG_RUNTIME_DIR"] = str(runtime_dir)
+    process = subprocess.Popen([sys.executable, "-m", "scribbleseg", "serve", "--local"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while host.find_host() is None:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("the engine host did not start")
+            time.sleep(0.2)
+        yield
+    finally:
+        process.terminate()
+        process.wait(10)
+        os.environ.pop("SCRIBBLESEG_RUNTIME_DIR", None)
+        if saved is not None:
+            os.environ["SCRIBBLESEG_RUNTIME_DIR"] = saved
 
 
 @contextlib.contextmanager
@@ -80,7 +108,7 @@ def run_gimp(work: Path, env: dict[str, str], display: str | None = None,
     with open(log, "w") as output, subprocess.Popen(command, stdout=output,
                                                     stderr=subprocess.STDOUT) as process:
         if display:
-            _press_undo_when_asked(process, work / "out", display, time.monotonic() + timeout)
+            _press_keys_when_asked(process, work / "out", display, time.monotonic() + timeout)
         process.wait(timeout)
     return subprocess.CompletedProcess(command, process.returncode, log.read_text(), "")
 
@@ -91,12 +119,14 @@ def _mount(source: str, target: str) -> str:
            f"{shlex.quote(target)}"
 
 
-def _press_undo_when_asked(process: subprocess.Popen, out: Path, display: str,
+def _press_keys_when_asked(process: subprocess.Popen, out: Path, display: str,
                            deadline: float) -> None:
-    """Each time the driver leaves NAME.undo-ready, press Ctrl+Z and answer NAME.undo-done."""
+    """Each time the driver leaves NAME.keys (a JSON list of xdotool commands), run them and
+    remove the file."""
     while process.poll() is None and time.monotonic() < deadline:
-        for marker in out.glob(f"*{UNDO_READY}"):
-            subprocess.run(["xdotool", "key", "--clearmodifiers", "ctrl+z"],
-                           env=dict(os.environ, DISPLAY=display), check=True)
-            marker.rename(marker.with_suffix(UNDO_DONE))
+        for marker in out.glob(f"*{KEYS_MARKER}"):
+            for arguments in json.loads(marker.read_text()):
+                subprocess.run(["xdotool", *arguments], env=dict(os.environ, DISPLAY=display),
+                               check=True, timeout=120)
+            marker.unlink()
         time.sleep(0.2)

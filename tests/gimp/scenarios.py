@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 import scribbleseg
+import scribbleseg.engine.pipeline  # noqa: F401  (load the engine now, when the host does)
 from scribbleseg.bench.cases import Case
 from scribbleseg_editor.planes import STROKE_MIN_ALPHA
 
@@ -62,10 +63,11 @@ def painted_strokes(out: Path, step: dict) -> dict[str, np.ndarray]:
 
 
 def current_mask(out: Path, state: dict, output: str) -> np.ndarray | None:
-    """The mask the plug-in sends: the output's own kind first; uniform planes carry nothing."""
+    """The mask the plug-in sends: what the output writes to first, then the layer mask, then
+    the selection; uniform planes carry nothing."""
     _, _, width, height = state["target"]
-    order = ["selection", "layer_mask"] if output == "selection" else ["layer_mask", "selection"]
-    for kind in order:
+    kinds = {"layer_mask": "layer_mask", "new_layer": "cutout", "selection": "selection"}
+    for kind in dict.fromkeys([kinds[output], "layer_mask", "selection"]):
         if kind in state:
             plane = read_plane(out, state[kind], width, height)
             if plane.min() != plane.max():

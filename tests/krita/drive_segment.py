@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 from krita import InfoObject, Krita
-from PyQt5.QtCore import QCoreApplication
+from PyQt5.QtCore import QCoreApplication, QTimer
+from PyQt5.QtWidgets import QApplication, QComboBox, QDialog, QMessageBox, QProgressDialog
 
 RUN_TIMEOUT_S = 400
 
@@ -45,8 +46,8 @@ def layer_tree(document) -> list:
     return [describe(node) for node in document.topLevelNodes()]
 
 
-def find(document, name: str):
-    pending = list(document.topLevelNodes())
+def find(document, name: str, under=None):
+    pending = list(under.childNodes() if under is not None else document.topLevelNodes())
     while pending:
         node = pending.pop()
         if node.name() == name:
@@ -67,6 +68,7 @@ def menu_texts(window) -> list[str]:
 
 def main() -> int:
     import scribbleseg_krita
+
     from scribbleseg_editor.settings import RunOptions, save_last_options
 
     case = json.loads(Path(os.environ["SCRIBBLESEG_KRITA_CASE"]).read_text())
@@ -118,7 +120,7 @@ def main() -> int:
         save_last_options(RunOptions(output=output))
         record(output, trigger(extension, actions["segment"]))
         if output == "layer_mask":
-            mask = find(document, mask_name)
+            mask = find(document, mask_name, under=photo)
             (out / "round1_layer_mask.raw").write_bytes(bytes(mask.pixelData(0, 0, width, height)))
         elif output == "new_layer":
             layer = find(document, cut_out_name)
@@ -131,7 +133,7 @@ def main() -> int:
     paint(1)
     save_last_options(RunOptions(output="layer_mask"))
     record("again", trigger(extension, actions["repeat"]))
-    mask = find(document, mask_name)
+    mask = find(document, mask_name, under=photo)
     (out / "round2_layer_mask.raw").write_bytes(bytes(mask.pixelData(0, 0, width, height)))
 
     # A run the engine host refuses (a cloud endpoint nobody listens on) must change nothing.
@@ -148,5 +150,92 @@ def main() -> int:
     document.waitForDone()
     results["saved_kra"] = document.saveAs(str(out / "result.kra"))
     results["saved_png"] = document.exportImage(str(out / "result.png"), InfoObject())
+
+    results["interactive"] = run_interactively(app, extension, document)
+    results["formats"] = [run_in_format(app, window, extension, case, out, *wanted)
+                          for wanted in FORMAT_CASES]
     (out / "results.json").write_text(json.dumps(results, indent=1))
     return 0
+
+
+# (colour model, depth, text in the profile's name, output): a linear float profile included.
+FORMAT_CASES = [("RGBA", "U16", "sRGB-elle-V2-srgbtrc", "new_layer"),
+                ("RGBA", "F32", "sRGB-elle-V2-g10", "layer_mask"),
+                ("GRAYA", "U8", "Gray-D50-elle-V2-srgbtrc", "selection")]
+
+
+def run_in_format(app, window, extension, case, out, model, depth, profile_text, output) -> dict:
+    """The photo converted to another colour space, all strokes painted, the Positive layer
+    moved by case["offset"] (its pixels pre-shifted back), one run; dumps the result."""
+    from scribbleseg_editor.settings import RunOptions, save_last_options
+
+    document = app.openDocument(case["image"])
+    document.setBatchmode(True)
+    window.addView(document)
+    pump(0.3)
+    width, height = document.width(), document.height()
+    app.action(extension.manifest["actions"]["add_layers"]["krita_action"]).trigger()
+    pump(0.3)
+    positive = find(document, extension.manifest["layers"]["positive"])
+    negative = find(document, extension.manifest["layers"]["negative"])
+    positive.setPixelData(Path(case["shifted_positive"]).read_bytes(), 0, 0, width, height)
+    negative.setPixelData(Path(case["strokes"][1]["negative"]).read_bytes(), 0, 0, width, height)
+    positive.move(*case["offset"])
+    profile = next(name for name in app.profiles(model, depth) if profile_text in name)
+    document.setColorSpace(model, depth, profile)
+    document.waitForDone()
+    save_last_options(RunOptions(output=output))
+    message = trigger(extension, extension.manifest["actions"]["segment"]["krita_action"])
+    photo = document.topLevelNodes()[0]
+    name = f"{model}_{depth}"
+    (out / f"{name}_photo.raw").write_bytes(bytes(photo.pixelData(0, 0, width, height)))
+    if output == "new_layer":
+        result = find(document, f"{photo.name()} ({extension.product} cut-out)")
+    elif output == "layer_mask":
+        result = find(document, f"{extension.product} mask", under=photo)
+    else:
+        result = document.selection()
+    (out / f"{name}_result.raw").write_bytes(bytes(result.pixelData(0, 0, width, height)))
+    return {"model": model, "depth": depth, "profile": profile, "output": output,
+            "message": message, "document": [document.colorModel(), document.colorDepth()],
+            "positive_position": [positive.position().x(), positive.position().y()]}
+
+
+def run_interactively(app, extension, document) -> dict:
+    """Out of batch mode, as a user: the dialog opens (choose "Selection", OK), the run ends;
+    then a run that fails shows its reason in a message box."""
+    from scribbleseg_editor.settings import RunOptions, last_options, save_last_options
+
+    seen = {"dialog_choices": [], "message_boxes": [], "progress_shown": False}
+
+    def answer() -> None:
+        for widget in QApplication.topLevelWidgets():
+            if not widget.isVisible():
+                continue
+            if isinstance(widget, QProgressDialog):
+                seen["progress_shown"] = True
+            elif isinstance(widget, QMessageBox):
+                seen["message_boxes"].append(widget.text())
+                widget.accept()
+            elif isinstance(widget, QDialog) and widget.findChildren(QComboBox):
+                output = widget.findChildren(QComboBox)[0]
+                seen["dialog_choices"].append([output.itemData(i) for i in range(output.count())])
+                output.setCurrentIndex(output.findData("selection"))
+                widget.accept()
+
+    timer = QTimer()
+    timer.timeout.connect(answer)
+    timer.start(100)
+    app.setBatchmode(False)
+    actions = {key: spec["krita_action"] for key, spec in extension.manifest["actions"].items()}
+    save_last_options(RunOptions(output="layer_mask"))
+    seen["dialog_run"] = trigger(extension, actions["segment"])
+    seen["saved_output"] = last_options(extension.manifest).output
+    seen["has_selection"] = document.selection() is not None
+    save_last_options(RunOptions(engine="cloud", endpoint="http://127.0.0.1:9/"))
+    seen["failing_run"] = trigger(extension, actions["repeat"])
+    pump(0.5)
+    timer.stop()
+    app.setBatchmode(True)
+    app.action("deselect").trigger()
+    return seen

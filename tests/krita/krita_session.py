@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -80,3 +83,14 @@ def run_driver(display: Display, home: Path, driver: Path, env: dict[str, str],
     log = log_path.read_text(errors="replace")
     found = EXIT_MARKER.search(log)
     return (int(found.group(1)) if found else -1), log
+
+
+def stop_host(runtime_dir: Path) -> None:
+    """Stop the engine host the plug-in started in a test (by the pid in its runtime file)."""
+    try:
+        pid = int(json.loads((runtime_dir / "host.json").read_text())["pid"])
+    except (OSError, ValueError, KeyError):
+        return
+    (runtime_dir / "host.json").unlink()
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)

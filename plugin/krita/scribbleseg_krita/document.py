@@ -22,12 +22,18 @@ class RunInputs:
     """Everything one run sends to the engine host, read on Krita's main thread."""
 
     target: object                  # krita.Node: the layer the result belongs to
+    target_pixels: bytes            # its pixels in the document's format
     pixel_format: PixelFormat
     width: int
     height: int
     rgb: bytes
     planes: dict[str, bytes]        # "positive", "negative" and, when there is one, "mask"
     current_mask: object | None     # the target's transparency mask sent as "mask", if any
+
+
+def cut_out_name(layer_name: str, product: str) -> str:
+    """The name of a cut-out layer made from `layer_name` (it marks the layer as a result)."""
+    return f"{layer_name} ({product} cut-out)"
 
 
 def node_id(node) -> str:
@@ -50,13 +56,21 @@ def paint_layers(document) -> list:
     return found
 
 
+def image_pixels(node, width: int, height: int) -> bytes:
+    """A node's pixels over the whole image, in the document's format (masks: 1 byte a pixel).
+    pixelData takes image coordinates, so a moved or smaller layer lines up with the image."""
+    return bytes(node.pixelData(0, 0, width, height))
+
+
 def transparency_mask_of(layer):
     """The layer's first transparency mask, or None."""
     return next((child for child in layer.childNodes() if child.type() == TRANSPARENCY_MASK), None)
 
 
-def read_inputs(document, names: dict[str, list[str]]) -> RunInputs:
-    """Target layer pixels, stroke planes and current mask; RunRefused says what is missing."""
+def read_inputs(document, names: dict[str, list[str]], product: str) -> RunInputs:
+    """Target layer pixels, stroke planes and current mask; RunRefused says what is missing.
+    Neither the scribble layers nor earlier cut-outs are targets, even when active (Krita
+    activates the cut-out it just added)."""
     fmt = pixel_format(document.colorModel(), document.colorDepth())
     width, height = document.width(), document.height()
     candidates = paint_layers(document)
@@ -66,10 +80,10 @@ def read_inputs(document, names: dict[str, list[str]]) -> RunInputs:
                          "Add Scribble Layers, paint strokes on the object, then run again.")
     scribble_ids = {node_id(node) for node in scribbles.values() if node is not None}
 
-    def is_scribble(node) -> bool:
-        return node_id(node) in scribble_ids
+    def is_not_target(node) -> bool:
+        return node_id(node) in scribble_ids or node.name().endswith(cut_out_name("", product))
 
-    target = layers.choose_target(candidates, _active_layer(document), is_scribble)
+    target = layers.choose_target(candidates, _active_layer(document), is_not_target)
     if target is None:
         raise RunRefused("There is no layer to segment besides the scribble layers.")
 
@@ -83,8 +97,9 @@ def read_inputs(document, names: dict[str, list[str]]) -> RunInputs:
     if mask is not None:
         stroke_planes["mask"] = mask
     linear = is_linear_profile(document.colorProfile())
-    rgb = rgb_plane(target.pixelData(0, 0, width, height), fmt, linear)
-    return RunInputs(target, fmt, width, height, rgb, stroke_planes, mask_node)
+    target_pixels = image_pixels(target, width, height)
+    rgb = rgb_plane(target_pixels, fmt, linear)
+    return RunInputs(target, target_pixels, fmt, width, height, rgb, stroke_planes, mask_node)
 
 
 def _active_layer(document):
@@ -96,15 +111,14 @@ def _active_layer(document):
 
 
 def _strokes(node, fmt: PixelFormat, width: int, height: int) -> bytes:
-    # pixelData takes image coordinates, so a moved or smaller layer lines up with the image.
-    alpha = alpha_plane(node.pixelData(0, 0, width, height), fmt)
+    alpha = alpha_plane(image_pixels(node, width, height), fmt)
     return planes.stroke_plane(alpha, 1, 0)
 
 
 def _current_mask(document, mask_node, width: int, height: int) -> bytes | None:
     """The target's transparency mask, else the selection: one byte a pixel, or None."""
     if mask_node is not None:
-        return bytes(mask_node.pixelData(0, 0, width, height))
+        return image_pixels(mask_node, width, height)
     selection = document.selection()
     if selection is None:
         return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 import time
+import traceback
 
 from krita import Extension, Krita
 from PyQt5.QtCore import QTimer, pyqtSignal
@@ -22,7 +23,7 @@ from scribbleseg_editor.settings import (
 
 from .dialog import ask_options
 from .document import RunRefused, paint_layers, read_inputs
-from .output import OutputFailed, write_result
+from .output import OUTPUT_NEW_LAYER, OutputFailed, write_result
 from .pixels import UnsupportedFormat
 from .worker import SegmentWorker
 
@@ -100,28 +101,36 @@ class ScribbleSegExtension(Extension):
             return
         started = time.perf_counter()
         try:
-            inputs = read_inputs(document, scribble_layer_names(self.manifest))
+            inputs = read_inputs(document, scribble_layer_names(self.manifest), self.product)
         except (RunRefused, UnsupportedFormat) as error:
             self._report(str(error))
             return
+        except Exception as error:  # a bug must still reach the user, and change nothing
+            self._report_unexpected(error)
+            return
         self.run = (document, inputs, options, (started, time.perf_counter()))
+        cut_out_of = ((inputs.target_pixels, inputs.pixel_format)
+                      if options.output == OUTPUT_NEW_LAYER else None)
         self.worker = SegmentWorker(inputs.width, inputs.height, inputs.rgb, inputs.planes,
                                     options, self.manifest["engine"]["start_timeout_seconds"],
-                                    parent=self)
+                                    cut_out_of, parent=self)
         self.worker.succeeded.connect(self._write)
         self.worker.failed.connect(self._fail)
         if not Krita.instance().batchmode():
             self._show_progress()
         self.worker.start()
 
-    def _write(self, alpha: bytes) -> None:
+    def _write(self, alpha: bytes, cut_out: bytes) -> None:
         document, inputs, options, (started, read) = self.run
         answered = time.perf_counter()
         self._end_run()
         try:
-            write_result(document, inputs, alpha, options.output, self.product)
+            write_result(document, inputs, alpha, options.output, self.product, cut_out)
         except OutputFailed as error:
             self._report(str(error))
+            return
+        except Exception as error:
+            self._report_unexpected(error)
             return
         self.last_timings = {"read": read - started, "engine_host": answered - read,
                              "write": time.perf_counter() - answered}
@@ -158,6 +167,7 @@ class ScribbleSegExtension(Extension):
         self.progress.setWindowTitle(self.product)
         self.progress.setMinimumDuration(300)
         self.progress.canceled.connect(self._cancel)
+        self.progress.setValue(0)  # starts the timer that shows it when the run takes a while
 
     def _report(self, message: str) -> None:
         """A failed or refused run: a message box, or the log in batch mode (no one to click)."""
@@ -166,6 +176,10 @@ class ScribbleSegExtension(Extension):
         else:
             QMessageBox.warning(self._window(), self.product, message)
         self.run_finished.emit(message)
+
+    def _report_unexpected(self, error: Exception) -> None:
+        traceback.print_exception(error, file=sys.stderr)
+        self._report(f"Unexpected error: {error!r}. Please report it with Krita's log.")
 
     def _window(self):
         window = Krita.instance().activeWindow()

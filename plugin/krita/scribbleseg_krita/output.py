@@ -6,8 +6,13 @@ from __future__ import annotations
 
 from krita import Krita, Selection
 
-from .document import TRANSPARENCY_MASK, RunInputs, node_id, paint_layers
-from .pixels import with_alpha
+from .document import (
+    TRANSPARENCY_MASK,
+    RunInputs,
+    cut_out_name,
+    node_id,
+    paint_layers,
+)
 
 OUTPUT_LAYER_MASK = "layer_mask"
 OUTPUT_NEW_LAYER = "new_layer"
@@ -22,14 +27,16 @@ class OutputFailed(Exception):
     """Krita did not take the result; the message says what happened."""
 
 
-def write_result(document, inputs: RunInputs, alpha: bytes, output: str, product: str) -> None:
-    """Add the result as `output` ("layer_mask", "new_layer" or "selection")."""
+def write_result(document, inputs: RunInputs, alpha: bytes, output: str, product: str,
+                 cut_out: bytes = b"") -> None:
+    """Add the result as `output` ("layer_mask", "new_layer" with `cut_out`, the target's
+    pixels with the result applied to their alpha, or "selection")."""
     if not any(node_id(layer) == node_id(inputs.target) for layer in paint_layers(document)):
         raise OutputFailed(f"The layer {inputs.target.name()} was removed during the run.")
     if output == OUTPUT_LAYER_MASK:
         replace_transparency_mask(document, inputs, alpha, f"{product} mask")
     elif output == OUTPUT_NEW_LAYER:
-        add_cut_out_layer(document, inputs, alpha, f"{inputs.target.name()} ({product} cut-out)")
+        add_cut_out_layer(document, inputs, cut_out, cut_out_name(inputs.target.name(), product))
     else:
         document.setSelection(selection_from(alpha, inputs.width, inputs.height))
     document.refreshProjection()
@@ -41,19 +48,17 @@ def selection_from(alpha: bytes, width: int, height: int) -> Selection:
     return selection
 
 
-def add_cut_out_layer(document, inputs: RunInputs, alpha: bytes, name: str) -> None:
-    """A new paint layer above the target: its pixels with their alpha multiplied by the result."""
+def add_cut_out_layer(document, inputs: RunInputs, pixels: bytes, name: str) -> None:
+    """A new paint layer above the target holding the cut-out's pixels."""
     layer = document.createNode(name, "paintlayer")
-    pixels = inputs.target.pixelData(0, 0, inputs.width, inputs.height)
-    layer.setPixelData(with_alpha(bytes(pixels), inputs.pixel_format, alpha),
-                       0, 0, inputs.width, inputs.height)
+    layer.setPixelData(pixels, 0, 0, inputs.width, inputs.height)
     inputs.target.parentNode().addChildNode(layer, inputs.target)
 
 
 def replace_transparency_mask(document, inputs: RunInputs, alpha: bytes, name: str) -> None:
     """A new transparency mask on the target in place of the one sent as the current mask."""
     if inputs.current_mask is not None:
-        inputs.current_mask.remove()
+        _remove(document, inputs.current_mask)
     if hasattr(document, "createTransparencyMask"):  # Krita 5.2 and later
         mask = document.createTransparencyMask(name)
         mask.setSelection(selection_from(alpha, inputs.width, inputs.height))
@@ -86,10 +91,16 @@ def _mask_through_action(document, inputs: RunInputs, alpha: bytes):
                            "and run again.")
     mask = created[0]
     if node_id(mask.parentNode()) != node_id(inputs.target):
-        mask.remove()
+        _remove(document, mask)
         inputs.target.addChildNode(mask, None)
     document.waitForDone()
     return mask
+
+
+def _remove(document, node) -> None:
+    """Remove a node and wait: Node.remove() only queues the removal."""
+    node.remove()
+    document.waitForDone()
 
 
 def _all_nodes(document) -> list:

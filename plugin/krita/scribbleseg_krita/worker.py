@@ -7,26 +7,33 @@ from PyQt5.QtCore import QThread, pyqtSignal
 from scribbleseg_editor import host
 from scribbleseg_editor.settings import RunOptions
 
+from .pixels import PixelFormat, with_alpha
+
 
 class SegmentWorker(QThread):
-    """Find or start the engine host and send one request; emits `succeeded` or `failed`."""
+    """Find or start the engine host and send one request; emits `succeeded` or `failed`.
+    Given `cut_out_of` (the target's pixels and format), it also builds the cut-out here: at
+    4096x4096 that takes seconds Krita's main thread should not spend."""
 
-    succeeded = pyqtSignal(bytes)   # the alpha, width * height bytes
-    failed = pyqtSignal(str)        # a message for the user
+    succeeded = pyqtSignal(bytes, bytes)  # the alpha (width * height bytes), the cut-out or b""
+    failed = pyqtSignal(str)              # a message for the user
 
     def __init__(self, width: int, height: int, rgb: bytes, planes: dict[str, bytes],
-                 options: RunOptions, start_timeout: float, parent=None) -> None:
+                 options: RunOptions, start_timeout: float,
+                 cut_out_of: tuple[bytes, PixelFormat] | None = None, parent=None) -> None:
         super().__init__(parent)
         self.request = (width, height, rgb, planes, options.wire_options())
         self.start_timeout = start_timeout
+        self.cut_out_of = cut_out_of
 
     def run(self) -> None:
         try:
             connection = host.ensure_host(self.start_timeout)
             alpha = connection.segment(*self.request)
+            cut_out = with_alpha(*self.cut_out_of, alpha) if self.cut_out_of else b""
         except host.HostError as error:
             self.failed.emit(str(error))
         except Exception as error:  # anything else must reach the user too, not die silently
             self.failed.emit(f"Unexpected error: {error!r}")
         else:
-            self.succeeded.emit(alpha)
+            self.succeeded.emit(alpha, cut_out)

@@ -16,6 +16,9 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from scipy import ndimage
+
+from scribbleseg.engine.solver import SolverSettings, border_ring
 
 LOG = logging.getLogger(__name__)
 
@@ -25,12 +28,18 @@ MODEL_SIZE = 88_188_479
 INPUT_NAME, OUTPUT_NAME = "input", "output"
 INPUT_SIDE = 1024
 
+# The prior's soft term (tuned on the benchmarks, see models/README.md):
+STRENGTH = 2.0  # multiplies -log P, at full agreement with the strokes
+MIN_AGREEMENT = 0.3  # below this the model is taken to have found another object: weight 0
+PROBABILITY_FLOOR = 0.02  # caps one pixel's cost at STRENGTH * -log(0.02), about 7.8
+BORDER_FRACTION = SolverSettings.border_fraction
+
 
 class SubjectPrior:
     """A pretrained subject model; `predict` gives P(object) per pixel."""
 
     def __init__(self, session) -> None:
-        self._session = session
+        self.session = session  # the onnxruntime.InferenceSession
         self.provider: str = session.get_providers()[0]
         self.runs = 0  # model runs so far: the engine's per-image cache should keep this low
 
@@ -39,7 +48,7 @@ class SubjectPrior:
         height, width = image.shape[:2]
         square = Image.fromarray(image).resize((INPUT_SIDE, INPUT_SIDE), Image.Resampling.BILINEAR)
         tensor = (np.asarray(square, np.float32) / 255.0 - 0.5).transpose(2, 0, 1)[None]
-        output = self._session.run([OUTPUT_NAME], {INPUT_NAME: tensor})[0][0, 0]
+        output = self.session.run([OUTPUT_NAME], {INPUT_NAME: tensor})[0][0, 0]
         self.runs += 1
         resized = Image.fromarray(output.astype(np.float32)).resize(
             (width, height), Image.Resampling.BILINEAR
@@ -90,10 +99,14 @@ def _session(path: Path):
     # memory goes back after each run; the speed is the same (measured on 2 cores).
     options.enable_cpu_mem_arena = False
     options.enable_mem_pattern = False
+    # Idle worker threads sleep instead of spinning: the editor and the solver need the cores
+    # too (on 2 busy cores a run was ~6% faster so).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # ORT's own warnings about fp16 nodes are noise to users
     providers: list = ["CPUExecutionProvider"]
     if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
-        providers.insert(0, ("CUDAExecutionProvider", {"arena_extend_strategy": "kSameAsRequested"}))
+        cuda_options = {"arena_extend_strategy": "kSameAsRequested"}  # grow only as needed
+        providers.insert(0, ("CUDAExecutionProvider", cuda_options))
     return onnxruntime.InferenceSession(str(path), options, providers=providers)
 
 
@@ -107,5 +120,42 @@ def prior_unaries(
     probability: np.ndarray, positive: np.ndarray, negative: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Extra (object cost, background cost) per pixel from the prior, weighted by how well it
-    agrees with the strokes; None when it should not count."""
-    return None
+    agrees with the strokes; None when it should not count.
+
+    The costs are negative log-probabilities, the scale of the colour models' costs, so at full
+    agreement the model counts about as much as a colour model that is sure.
+    """
+    if not positive.any():
+        return None
+    weight = _weight(stroke_agreement(probability, positive, negative))
+    if weight == 0.0:
+        return None
+    clipped = np.clip(probability, PROBABILITY_FLOOR, 1.0 - PROBABILITY_FLOOR)
+    object_cost = (-weight * STRENGTH) * np.log(clipped)
+    background_cost = (-weight * STRENGTH) * np.log1p(-clipped)
+    return object_cost.astype(np.float32), background_cost.astype(np.float32)
+
+
+def stroke_agreement(probability: np.ndarray, positive: np.ndarray, negative: np.ndarray) -> float:
+    """Mean P(object) under the positive strokes minus under known background.
+
+    Known background is each negative stroke (8-connected part) on its own, and the worst one
+    counts: one stroke on what the model calls subject says the model found more than the user
+    wants (a head stroked, the model's subject is the whole person). Without negative strokes
+    the image border stands for the background, the solver's own assumption.
+    """
+    background = negative & ~positive
+    if background.any():
+        parts, count = ndimage.label(background, structure=np.ones((3, 3)))
+        reference = float(np.max(ndimage.mean(probability, parts, np.arange(1, count + 1))))
+    else:
+        border = border_ring(probability.shape, BORDER_FRACTION) & ~positive
+        if not border.any():
+            return 0.0
+        reference = float(probability[border].mean())
+    return float(probability[positive].mean()) - reference
+
+
+def _weight(agreement: float) -> float:
+    """0 up to MIN_AGREEMENT (the model found something else), rising to 1 at full agreement."""
+    return float(np.clip((agreement - MIN_AGREEMENT) / (1.0 - MIN_AGREEMENT), 0.0, 1.0))

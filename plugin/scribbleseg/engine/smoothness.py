@@ -28,7 +28,7 @@ def contrast_edge_weights(image: np.ndarray, strength: float = STRENGTH) -> Edge
     mean_squared = np.mean(np.concatenate([s.ravel() for s in squared]))
     beta = 1.0 / (2.0 * mean_squared) if mean_squared > 0 else 0.0
     edges = []
-    for (dy, dx), diff2 in zip(NEIGHBOUR_OFFSETS, squared):
+    for (dy, dx), diff2 in zip(NEIGHBOUR_OFFSETS, squared, strict=True):
         weights = np.zeros((height, width), np.float32)
         distance = np.hypot(dy, dx)
         weights[_shifted_region(height, width, -dy, -dx)] = (

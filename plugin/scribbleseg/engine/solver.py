@@ -8,6 +8,7 @@ connected to a positive stroke are kept.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,8 +24,11 @@ HARD_COST = 1e6
 
 @dataclass(frozen=True)
 class SolverSettings:
-    reestimations: int = 2
+    reestimations: int = 4  # at most; a round that changes almost nothing ends the solve
+    settled_fraction: float = 0.002  # "almost nothing": this fraction of the pixels
     mask_weight: float = 2.0  # cost of disagreeing with the current mask, per pixel
+    # How far (fraction of sqrt(area)) a stroke that contradicts the mask weakens its prior.
+    contradiction_reach: float = 0.05
     border_weight: float = 2.0  # cost of the object reaching the border, per border pixel
     border_fraction: float = 0.02  # border ring width, as a fraction of the shorter side
     border_with_negative: bool = False  # the border prior also when negative strokes exist
@@ -65,10 +69,13 @@ def solve(
         object_samples, background_samples = _training_pixels(
             hard_object, hard_background, likely_background, labels
         )
+        previous = labels
         labels = cut.solve(
             object_cost + _colour_cost(colours, object_samples).reshape(shape),
             background_cost + _colour_cost(colours, background_samples).reshape(shape),
         )
+        if previous is not None and np.mean(previous != labels) < settings.settled_fraction:
+            break
     if settings.keep_connected and hard_object.any():
         labels = connected_to(labels, hard_object)
     return labels
@@ -94,14 +101,24 @@ def _prior_costs(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(object cost, background cost) from the mask prior or, without a mask, the border."""
     if marks.mask is not None:
-        return (
-            settings.mask_weight * (1.0 - marks.mask),
-            settings.mask_weight * marks.mask.astype(np.float32),
-        )
+        weight = settings.mask_weight * _mask_trust(marks, settings)
+        return weight * (1.0 - marks.mask), weight * marks.mask
     object_cost = np.zeros(shape, np.float32)
     if _border_counts(marks, settings):
         object_cost[border_ring(shape, settings.border_fraction)] = settings.border_weight
     return object_cost, np.zeros(shape, np.float32)
+
+
+def _mask_trust(marks: Marks, settings: SolverSettings) -> np.ndarray | float:
+    """1 far from strokes that contradict the current mask, falling to 0 on them: a new stroke
+    says the mask is wrong there and probably around it too."""
+    mask_object = marks.mask >= 0.5
+    contradicting = (marks.negative & mask_object) | (marks.positive & ~mask_object)
+    if settings.contradiction_reach <= 0 or not contradicting.any():
+        return 1.0
+    reach = settings.contradiction_reach * math.sqrt(contradicting.size)
+    distance = ndimage.distance_transform_edt(~contradicting)
+    return (1.0 - np.exp(-((distance / reach) ** 2))).astype(np.float32)
 
 
 def _likely_background(shape: tuple[int, int], marks: Marks, settings: SolverSettings):

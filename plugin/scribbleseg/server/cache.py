@@ -17,7 +17,7 @@ import numpy as np
 
 def pixel_key(image: np.ndarray) -> str:
     """Hash of shape and pixels: equal images share an entry, any changed pixel does not."""
-    digest = hashlib.blake2b(repr(image.shape).encode(), digest_size=20)
+    digest = hashlib.sha256(repr(image.shape).encode())  # SHA-NI: ~2x faster than blake2b
     digest.update(memoryview(np.ascontiguousarray(image)).cast("B"))
     return digest.hexdigest()
 

@@ -136,7 +136,7 @@ def _remaining(deadline: float, label: str) -> float:
 
 def _too_large(label: str, max_bytes: int) -> ScribbleSegError:
     return ScribbleSegError(
-        "InvalidFile.Size", f"{label} is larger than {max_bytes // (1024 * 1024)} MB."
+        "InvalidFile.Size", f"{label} is larger than its limit of {max_bytes:,} bytes."
     )
 
 

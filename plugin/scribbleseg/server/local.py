@@ -11,6 +11,7 @@ as soon as its runtime file is removed or taken over by another host.
 from __future__ import annotations
 
 import hmac
+import importlib
 import json
 import os
 import secrets
@@ -195,8 +196,10 @@ def run_local(idle_minutes: float, poll_s: float = 1.0) -> int:
     hostfile.write_runtime(server.port, server.token, os.getpid())
     print(f"ScribbleSeg engine host on 127.0.0.1:{server.port} "
           f"(runtime file {hostfile.runtime_file()}).", flush=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    # Load the engine's modules while the editor gathers its pixels, not during the first stroke.
+    threading.Thread(target=importlib.import_module, args=("scribbleseg.engine",),
+                     daemon=True).start()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         while not server.should_stop():
             time.sleep(poll_s)

@@ -22,8 +22,18 @@ class Harness(Extension):
         QTimer.singleShot(0, run_driver)
 
 
+def fail_on_uncaught(kind, value, trace) -> None:
+    """An exception escaping a plug-in slot ends the run (Krita would otherwise show a dialog
+    nobody answers)."""
+    traceback.print_exception(kind, value, trace)
+    print("SCRIBBLESEG-DRIVER-EXIT 3", flush=True)
+    os._exit(3)
+
+
 def run_driver() -> None:
+    sys.excepthook = fail_on_uncaught
     path = os.environ["SCRIBBLESEG_KRITA_DRIVER"]
+    sys.path.insert(0, os.path.dirname(path))  # drivers may import their neighbours
     code = 70
     try:
         namespace = {"__name__": "scribbleseg_driver", "__file__": path}

@@ -1,0 +1,91 @@
+"""The plug-in in a real GIMP window: the installed keyboard shortcut runs it, and one Ctrl+Z
+after a run restores the image exactly.
+
+GIMP's PDB has neither undo nor shortcuts, so full GIMP runs on a virtual display and the
+harness presses the keys (xdotool) when the driver asks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from gimp import harness, scenarios
+from PIL import Image
+from test_gimp_plugin import MANIFEST, PROCEDURES, ROOT, gimp_env
+
+from buildtasks import gimp_layout
+from scribbleseg.bench.robot import first_strokes
+
+OUTPUTS = ("layer_mask", "new_layer", "selection")
+
+
+def skip_reason() -> str | None:
+    if not scenarios.GRABCUT.is_dir():
+        return f"benchmark data missing: {scenarios.GRABCUT}"
+    return harness.unavailable_reason(display=True)
+
+
+pytestmark = pytest.mark.skipif(skip_reason() is not None, reason=str(skip_reason()))
+
+
+def press(action: dict) -> list[str]:
+    """xdotool pressing an action's shortcut from manifest.json ("Ctrl+Alt+Shift+R")."""
+    return ["key", "--clearmodifiers", action["shortcut"].lower()]
+
+
+def confirm_dialog(title: str) -> list[str]:
+    """xdotool waiting for a dialog, focusing it and pressing Return (OK)."""
+    return ["search", "--sync", "--onlyvisible", "--name", title, "windowfocus", "--sync",
+            "key", "Return"]
+
+
+@pytest.fixture(scope="module")
+def window_run(tmp_path_factory):
+    work = tmp_path_factory.mktemp("gimp-window")
+    (work / "out").mkdir()
+    gimp_layout.install_files(work / "profile", ROOT)
+    gimp_layout.install_shortcuts(work / "profile", ROOT)
+    case = scenarios.load_case("banana1")
+    Image.fromarray(case.image()).save(work / "photo.png")
+    positive, negative = case.scribbles()
+    planes = {"positive": scenarios.write_plane(work / "positive.raw", positive),
+              "negative": scenarios.write_plane(work / "negative.raw", negative)}
+    more_positive, more_negative = first_strokes(case.truth())
+    extra = {"positive": scenarios.row_runs(more_positive.pixels),
+             "negative": scenarios.row_runs(more_negative.pixels)}
+    segment = MANIFEST["actions"]["segment"]
+    job = {"out": str(work / "out"), "procedures": PROCEDURES, "gui": True,
+           "layer_names": MANIFEST["layers"], "scenarios": [
+               {"name": "shortcut", "image": str(work / "photo.png"), "save": False, "steps": [
+                   {"planes": planes, "keys": [press(segment), confirm_dialog(segment["label"])]},
+                   {"strokes": extra, "keys": [press(MANIFEST["actions"]["repeat"])]}]},
+               *({"name": output, "image": str(work / "photo.png"), "save": False, "steps": [
+                   {"planes": planes, "procedure": PROCEDURES["segment"],
+                    "args": {"output": output}},
+                   {"strokes": extra, "procedure": PROCEDURES["repeat"], "undo": True}]}
+                 for output in OUTPUTS)]}
+    (work / "job.json").write_text(json.dumps(job))
+    with harness.engine_host(work / "run"), harness.virtual_display() as display:
+        completed = harness.run_gimp(work, gimp_env(work), display=display)
+    assert "DRIVER-DONE" in completed.stdout, completed.stdout[-4000:]
+    return json.loads((Path(work) / "out" / "results.json").read_text())
+
+
+def test_shortcuts_open_the_dialog_and_segment_again(window_run):
+    """Ctrl+Alt+Shift+M opens the dialog (OK with its defaults gives a layer mask); after more
+    strokes Ctrl+Alt+Shift+R segments again without a dialog and changes the mask."""
+    first, second = window_run["shortcut"]["steps"]
+    assert "layer_mask" in first["after"], "the segment shortcut and dialog gave no layer mask"
+    assert second["after"]["fingerprint"] != second["before"]["fingerprint"]
+    layers_before = second["before"]["fingerprint"]["layers"]
+    assert second["after"]["fingerprint"]["layers"][:2] == layers_before[:2]  # strokes kept
+
+
+@pytest.mark.parametrize("output", OUTPUTS)
+def test_one_undo_restores_the_image_after_a_refining_run(window_run, output):
+    first, second = window_run[output]["steps"]
+    assert first["run"]["status"] == "success", first["run"]["message"]
+    assert second["run"]["status"] == "success", second["run"]["message"]
+    assert second["after"]["fingerprint"] != second["before"]["fingerprint"]
+    assert second["undone"]["fingerprint"] == second["before"]["fingerprint"]
