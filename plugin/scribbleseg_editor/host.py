@@ -17,6 +17,7 @@ Requests whose Host header does not name loopback are refused (DNS rebinding).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -79,11 +80,14 @@ class HostConnection:
                                                 timeout=timeout or self.timeout)
         headers = {"Authorization": f"Bearer {self.token}", "Content-Type": CONTENT_TYPE}
         try:
-            connection.request(method, path, body=body, headers=headers)
+            # A host that refuses a request early closes before the body is sent: read why.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                connection.request(method, path, body=body, headers=headers)
             response = connection.getresponse()
             data = response.read()
         except (OSError, http.client.HTTPException) as error:
-            raise HostError("HostUnreachable", f"The engine host did not answer: {error}") from error
+            raise HostError("HostUnreachable",
+                            f"The engine host did not answer: {error}") from error
         finally:
             connection.close()
         if response.status != 200:
@@ -108,7 +112,8 @@ class HostConnection:
 def _error_from_body(data: bytes, status: int) -> HostError:
     try:
         body = json.loads(data)
-        return HostError(body["Code"], f"{body['Message']} {body.get('Recommend', '')}".strip())
+        message, advice = body["Message"], body.get("Recommend", "")
+        return HostError(body["Code"], message if advice in message else f"{message} {advice}")
     except (ValueError, KeyError, TypeError):
         return HostError("InternalError", f"The engine host answered HTTP {status}.")
 

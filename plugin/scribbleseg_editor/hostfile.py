@@ -28,7 +28,7 @@ def runtime_file() -> Path:
 
 
 def config_dir() -> Path:
-    """Per-user settings folder (engine location, cloud endpoint); SCRIBBLESEG_CONFIG_DIR overrides."""
+    """Per-user settings folder (engine record, settings); SCRIBBLESEG_CONFIG_DIR overrides."""
     override = os.environ.get("SCRIBBLESEG_CONFIG_DIR")
     if override:
         return Path(override)
