@@ -157,6 +157,11 @@ def test_each_output_mode_holds_the_engines_answer(session):
     assert_same_mask(cut_out[..., 3], refined)  # the photo is opaque: alpha = result
 
 
+def test_one_undo_removes_a_cut_out_and_redo_restores_it(session):
+    results, _, _ = session
+    assert results["undo"] == {"edit_undo": False, "edit_redo": True}
+
+
 def test_more_strokes_refine_the_mask_in_place(session):
     results, out, strokes = session
     size = results["size"]

@@ -56,6 +56,17 @@ def find(document, name: str, under=None):
     return None
 
 
+def undo_then_redo(app, document, name: str) -> dict:
+    """Whether one Edit > Undo removes the node `name` and Edit > Redo brings it back."""
+    seen = {}
+    for action in ("edit_undo", "edit_redo"):
+        app.action(action).trigger()
+        document.waitForDone()
+        pump(0.2)
+        seen[action] = find(document, name) is not None
+    return seen
+
+
 def menu_texts(window) -> list[str]:
     """The texts of Tools > Scripts, as the user sees the menu."""
     for menu_action in window.qwindow().menuBar().actions():
@@ -126,6 +137,7 @@ def main() -> int:
             layer = find(document, cut_out_name)
             (out / "round1_new_layer.bgra").write_bytes(
                 bytes(layer.pixelData(0, 0, width, height)))
+            results["undo"] = undo_then_redo(app, document, cut_out_name)
         else:
             (out / "round1_selection.raw").write_bytes(
                 bytes(document.selection().pixelData(0, 0, width, height)))

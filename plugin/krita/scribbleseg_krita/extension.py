@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 import time
 import traceback
+from typing import NamedTuple
 
 from krita import Extension, Krita
 from PyQt5.QtCore import QTimer, pyqtSignal
@@ -22,12 +23,23 @@ from scribbleseg_editor.settings import (
 )
 
 from .dialog import ask_options
-from .document import RunRefused, paint_layers, read_inputs
+from .document import RunInputs, RunRefused, paint_layers, read_inputs
 from .output import OUTPUT_NEW_LAYER, OutputFailed, write_result
 from .pixels import UnsupportedFormat
 from .worker import SegmentWorker
 
 MENU = "tools/scripts"
+
+
+class PendingRun(NamedTuple):
+    """A run waiting for the engine host's answer."""
+
+    document: object        # krita.Document
+    inputs: RunInputs
+    options: RunOptions
+    started: float          # perf_counter() when the run began
+    read: float             # ... and when the document had been read
+
 # Krita's colour labels: green for the object's strokes, red for the background's.
 LAYER_COLOUR_LABELS = {"positive": 2, "negative": 6}
 SCRIBBLE_LAYER_OPACITY = 153  # 60 %: the photo stays visible under the strokes
@@ -42,7 +54,7 @@ class ScribbleSegExtension(Extension):
         self.product = self.manifest["name"]
         self.worker: SegmentWorker | None = None
         self.progress: QProgressDialog | None = None
-        self.run: tuple | None = None   # (document, inputs, options, start times) of the run
+        self.run: PendingRun | None = None
         self.last_timings: dict[str, float] = {}
 
     def setup(self) -> None:
@@ -108,7 +120,7 @@ class ScribbleSegExtension(Extension):
         except Exception as error:  # a bug must still reach the user, and change nothing
             self._report_unexpected(error)
             return
-        self.run = (document, inputs, options, (started, time.perf_counter()))
+        self.run = PendingRun(document, inputs, options, started, time.perf_counter())
         cut_out_of = ((inputs.target_pixels, inputs.pixel_format)
                       if options.output == OUTPUT_NEW_LAYER else None)
         self.worker = SegmentWorker(inputs.width, inputs.height, inputs.rgb, inputs.planes,
@@ -121,18 +133,19 @@ class ScribbleSegExtension(Extension):
         self.worker.start()
 
     def _write(self, alpha: bytes, cut_out: bytes) -> None:
-        document, inputs, options, (started, read) = self.run
+        run = self.run
         answered = time.perf_counter()
         self._end_run()
         try:
-            write_result(document, inputs, alpha, options.output, self.product, cut_out)
+            write_result(run.document, run.inputs, alpha, run.options.output, self.product,
+                         cut_out)
         except OutputFailed as error:
             self._report(str(error))
             return
         except Exception as error:
             self._report_unexpected(error)
             return
-        self.last_timings = {"read": read - started, "engine_host": answered - read,
+        self.last_timings = {"read": run.read - run.started, "engine_host": answered - run.read,
                              "write": time.perf_counter() - answered}
         self.run_finished.emit("")
 

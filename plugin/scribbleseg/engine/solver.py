@@ -33,6 +33,11 @@ class SolverSettings:
     border_fraction: float = 0.02  # border ring width, as a fraction of the shorter side
     border_with_negative: bool = False  # the border prior also when negative strokes exist
     keep_connected: bool = True
+    # Cost of object pixels nearer to a negative stroke than to any positive one, reached at a
+    # distance difference of locality_scale * sqrt(area): what lies beyond the negative
+    # strokes is probably not the object, even where an open ring lets its colours through.
+    locality_weight: float = 2.0
+    locality_scale: float = 0.05
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,7 @@ def solve(
     hard_object = marks.positive & ~marks.negative
     hard_background = marks.negative & ~marks.positive
     object_cost, background_cost = _prior_costs(shape, marks, settings)
+    object_cost = object_cost + _locality_cost(marks, settings)
     if extra_costs is not None:
         object_cost += extra_costs[0]
         background_cost += extra_costs[1]
@@ -107,6 +113,20 @@ def _prior_costs(
     if _border_counts(marks, settings):
         object_cost[border_ring(shape, settings.border_fraction)] = settings.border_weight
     return object_cost, np.zeros(shape, np.float32)
+
+
+def _locality_cost(marks: Marks, settings: SolverSettings) -> np.ndarray | float:
+    """Object cost growing where the nearest negative stroke is nearer than the nearest
+    positive one (0 without strokes of both kinds)."""
+    if settings.locality_weight <= 0 or not (marks.positive.any() and marks.negative.any()):
+        return 0.0
+    scale = settings.locality_scale * math.sqrt(marks.positive.size)
+    nearer_negative = ndimage.distance_transform_edt(~marks.positive) - (
+        ndimage.distance_transform_edt(~marks.negative)
+    )
+    return (settings.locality_weight * np.clip(nearer_negative / scale, 0.0, 1.0)).astype(
+        np.float32
+    )
 
 
 def _mask_trust(marks: Marks, settings: SolverSettings) -> np.ndarray | float:
