@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from scribbleseg.bench.progress import Progress
 from scribbleseg.cli import main
 from scribbleseg.engine.prior import MODEL_FILE, models_dir

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from scribbleseg.bench.metrics import NOS_CAP, binarise, interactions_to_reach, iou, iou_after
 
 

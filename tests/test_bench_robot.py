@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy import ndimage
+
 from scribbleseg.bench.cases import load_cases
 from scribbleseg.bench.robot import erosion_radius, first_strokes, next_stroke
 

@@ -10,22 +10,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, build, install
 
-ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = json.loads((ROOT / "manifest.json").read_text())
 VERSION = MANIFEST["version"]
 KRITA_IMPORTER = Path("/usr/share/krita/pykrita/plugin_importer/plugin_importer.py")
-
-
-def build(*args: str, home: Path | None = None) -> subprocess.CompletedProcess:
-    environment = dict(os.environ)
-    if home is not None:
-        for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_RUNTIME_DIR", "SCRIBBLESEG_DATA_DIR",
-                     "SCRIBBLESEG_CONFIG_DIR", "SCRIBBLESEG_RUNTIME_DIR"):
-            environment.pop(name, None)
-        environment["HOME"] = str(home)
-    return subprocess.run([sys.executable, str(ROOT / "build.py"), *args], env=environment,
-                          capture_output=True, text=True, timeout=1200)
 
 
 def tree(folder: Path) -> set[str]:
@@ -79,18 +68,15 @@ def test_install_then_uninstall_leaves_nothing(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
     before = tree(home)
-    gimp_profile = home / "gimp-profile"
-    for editor, profile in (("--gimp", gimp_profile), ("--krita", None)):
-        options = [editor] + (["--profile", str(profile)] if profile else [])
-        result = build("install", *options, home=home)
-        assert result.returncode == 0, result.stdout + result.stderr
+    installation = install(home)
 
-    record = json.loads((home / ".config" / "scribbleseg" / "engine.json").read_text())
-    engine = subprocess.run([record["python"], "-c", "import scribbleseg, maxflow, onnxruntime;"
-                             "print(scribbleseg.__file__)"], capture_output=True, text=True)
+    engine = subprocess.run([installation.engine_python, "-c", "import scribbleseg, maxflow, "
+                             "onnxruntime; print(scribbleseg.__file__)"],
+                            capture_output=True, text=True)
     assert engine.returncode == 0, engine.stderr
     assert str(home) in engine.stdout, "the engine runs from its own environment"
     name = MANIFEST["id"]
+    gimp_profile = installation.gimp_profile
     assert os.access(gimp_profile / "plug-ins" / name / f"{name}.py", os.X_OK)
     assert "plug-in-scribbleseg-segment" in (gimp_profile / "shortcutsrc").read_text()
     assert "enable_scribbleseg_krita=true" in (home / ".config" / "kritarc").read_text()

@@ -97,10 +97,12 @@ def test_strokes_stay_hard_on_real_photos_after_every_postprocess(name) -> None:
             assert np.all(alpha[negative] == 0)
 
 
-def test_a_current_mask_alone_is_kept(scene) -> None:
+@pytest.mark.parametrize("whole_image", [False, True])
+def test_a_current_mask_alone_is_kept(scene, whole_image) -> None:
     prepared, disc = scene
-    alpha = segment_prepared(prepared, mask=disc.astype(np.uint8) * 255)
-    assert iou(alpha, disc) > 0.95
+    mask = np.ones_like(disc) if whole_image else disc  # whole image: nothing to learn from
+    alpha = segment_prepared(prepared, mask=mask.astype(np.uint8) * 255)
+    assert iou(alpha, mask) > 0.95
 
 
 def test_a_negative_stroke_removes_a_wrongly_selected_region(scene) -> None:

@@ -1,17 +1,21 @@
 """The GIMP 3 plug-in in a real GIMP (Debian 13 root, tests/gimp/build_root.sh) with the real
-engine host: layers painted, procedures run NONINTERACTIVE, results checked from outside."""
+engine host: layers painted, procedures run NONINTERACTIVE, results checked from outside.
+
+GIMP runs the plug-in that `build.py install --gimp --profile` installed and the host is the
+installed engine (tests/conftest.py), not the source tree."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import Installation
 from gimp import harness, scenarios
 from PIL import Image
 
-from buildtasks import gimp_layout
 from scribbleseg.bench.metrics import binarise, iou
 from scribbleseg.bench.robot import first_strokes
 
@@ -75,14 +79,20 @@ def build_job(work: Path) -> dict:
             "layer_names": MANIFEST["layers"], "scenarios": jobs}
 
 
-@pytest.fixture(scope="module")
-def gimp_run(tmp_path_factory):
-    work = tmp_path_factory.mktemp("gimp")
+def prepare_work(work: Path, installed: Installation) -> None:
+    """Ready `work` for one GIMP run: its profile is a copy of the one `build.py install` wrote
+    (GIMP writes into its profile as it runs)."""
     (work / "out").mkdir()
-    gimp_layout.install_files(work / "profile", ROOT)
+    shutil.copytree(installed.gimp_profile, work / "profile")
+
+
+@pytest.fixture(scope="module")
+def gimp_run(tmp_path_factory, installed):
+    work = tmp_path_factory.mktemp("gimp")
+    prepare_work(work, installed)
     job = build_job(work)
     (work / "job.json").write_text(json.dumps(job))
-    with harness.engine_host(work / "run"):
+    with harness.engine_host(work / "run", installed.config_dir):
         completed = harness.run_gimp(work, gimp_env(work))
     assert "DRIVER-DONE" in completed.stdout, completed.stdout[-3000:] + completed.stderr[-3000:]
     results = json.loads((work / "out" / "results.json").read_text())

@@ -1,5 +1,5 @@
-"""The plug-in in a real GIMP window: the installed keyboard shortcut runs it, and one Ctrl+Z
-after a run restores the image exactly.
+"""The installed plug-in in a real GIMP window: the shortcut `build.py install` set runs it, and
+one Ctrl+Z after a run restores the image exactly.
 
 GIMP's PDB has neither undo nor shortcuts, so full GIMP runs on a virtual display and the
 harness presses the keys (xdotool) when the driver asks."""
@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 from gimp import harness, scenarios
 from PIL import Image
-from test_gimp_plugin import MANIFEST, PROCEDURES, ROOT, gimp_env
+from test_gimp_plugin import MANIFEST, PROCEDURES, gimp_env, prepare_work
 
-from buildtasks import gimp_layout
 from scribbleseg.bench.robot import first_strokes
 
 OUTPUTS = ("layer_mask", "new_layer", "selection")
@@ -41,11 +40,9 @@ def confirm_dialog(title: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def window_run(tmp_path_factory):
+def window_run(tmp_path_factory, installed):
     work = tmp_path_factory.mktemp("gimp-window")
-    (work / "out").mkdir()
-    gimp_layout.install_files(work / "profile", ROOT)
-    gimp_layout.install_shortcuts(work / "profile", ROOT)
+    prepare_work(work, installed)
     case = scenarios.load_case("banana1")
     Image.fromarray(case.image()).save(work / "photo.png")
     positive, negative = case.scribbles()
@@ -66,7 +63,8 @@ def window_run(tmp_path_factory):
                    {"strokes": extra, "procedure": PROCEDURES["repeat"], "undo": True}]}
                  for output in OUTPUTS)]}
     (work / "job.json").write_text(json.dumps(job))
-    with harness.engine_host(work / "run"), harness.virtual_display() as display:
+    with harness.engine_host(work / "run", installed.config_dir), \
+            harness.virtual_display() as display:
         completed = harness.run_gimp(work, gimp_env(work), display=display)
     assert "DRIVER-DONE" in completed.stdout, completed.stdout[-4000:]
     return json.loads((Path(work) / "out" / "results.json").read_text())

@@ -1,5 +1,8 @@
 """The Krita plug-in in a real Krita 5 under Xvfb: a user's whole session, checked from outside.
 
+Krita runs on what `build.py install` installed (tests/conftest.py): the plug-in starts the
+installed engine itself, found through engine.json.
+
 One Krita run (tests/krita/drive_segment.py) opens a benchmark photo, adds the scribble layers,
 paints the benchmark's human strokes, runs every output mode, refines with more strokes, fails
 once on purpose and saves .kra and .png. The tests below compare what it wrote with
@@ -52,8 +55,9 @@ def split_strokes(plane: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.fixture(scope="module")
-def session(tmp_path_factory):
-    """Run the driver in Krita once; yield (results, out folder, strokes by round)."""
+def session(tmp_path_factory, installed):
+    """Run the driver in Krita on a copy of the installed profile once; yield (results, out
+    folder, strokes by round)."""
     work = tmp_path_factory.mktemp("krita")
     out = work / "out"
     out.mkdir()
@@ -78,18 +82,16 @@ def session(tmp_path_factory):
     (work / "case.json").write_text(json.dumps({
         "image": str(image), "strokes": strokes, "out": str(out), "offset": OFFSET,
         "shifted_positive": str(work / "shifted_positive.bgra")}))
-    runtime = work / "run"
-    env = {"SCRIBBLESEG_KRITA_CASE": str(work / "case.json"),
-           "SCRIBBLESEG_PYTHON": sys.executable, "SCRIBBLESEG_RUNTIME_DIR": str(runtime),
-           "SCRIBBLESEG_CONFIG_DIR": str(work / "config")}
+    # No SCRIBBLESEG_* settings: the plug-in finds the installed engine through engine.json.
+    env = {"SCRIBBLESEG_KRITA_CASE": str(work / "case.json")}
     display = krita_session.Display()
     home = work / "home"
     try:
-        krita_session.install_profile(home)
+        krita_session.install_profile(home, installed)
         code, log = krita_session.run_driver(display, home, DRIVER, env)
     finally:
         display.close()
-        krita_session.stop_host(runtime)
+        krita_session.stop_host(home)
     (work / "krita.log").write_text(log)
     assert code == 0, f"the driver failed in Krita (log: {work / 'krita.log'}):\n{log[-3000:]}"
     results = json.loads((out / "results.json").read_text())

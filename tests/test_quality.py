@@ -17,9 +17,9 @@ from scribbleseg.engine import prepare, segment_prepared
 BENCHMARKS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
 
 # GrabCut case -> IoU floor with its sparse human scribbles (measured: 0.99, 0.98, 0.96, 0.90,
-# 0.83; a colour-only cut without re-estimation fails several of them).
+# 0.83; one colour-only cut without re-estimation, locality or connectivity fails three).
 HUMAN_SCRIBBLE_FLOORS = {
-    "person1": 0.95,
+    "86016": 0.95,
     "sheep": 0.94,
     "teddy": 0.90,
     "banana1": 0.85,
@@ -43,7 +43,8 @@ def test_human_scribbles_select_the_object(name, floor) -> None:
 
 
 def test_the_robot_reaches_the_object_in_a_few_strokes_on_coco() -> None:
-    """Five COCO-MVal cases in clutter: the mask prior and new strokes work together."""
+    """Five COCO-MVal cases in clutter (measured mean IoU after 3: 0.90): the mask prior and
+    new strokes work together, and an object at the image border does not flood the image."""
     settings = EngineSettings(prior_model=None)
     ious_after_three = []
     for case in load_cases(benchmark("coco_mval"), limit=5):
@@ -51,4 +52,4 @@ def test_the_robot_reaches_the_object_in_a_few_strokes_on_coco() -> None:
         session = robot_session(settings.prepare(case.image()), truth, settings, interactions=3)
         ious_after_three.append(session.ious[-1])
         assert session.ious[-1] >= session.ious[0] - 0.02, f"{case.name} got worse"
-    assert np.mean(ious_after_three) >= 0.80
+    assert np.mean(ious_after_three) >= 0.85

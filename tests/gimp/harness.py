@@ -16,10 +16,10 @@ import os
 import shlex
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 from scribbleseg_editor import host
 
@@ -43,26 +43,26 @@ def unavailable_reason(display: bool = False) -> str | None:
 
 
 @contextlib.contextmanager
-def engine_host(runtime_dir: Path) -> Iterator[None]:
-    """The real engine host (`scribbleseg serve --local` from this venv) announcing itself in
-    runtime_dir, which this process uses too while it runs."""
-    saved = os.environ.get("SCRIBBLESEG_RUNTIME_DIR")
-    os.environ["SCRIBBLESEG_RUNTIME_DIR"] = str(runtime_dir)
-    process = subprocess.Popen([sys.executable, "-m", "scribbleseg", "serve", "--local"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while host.find_host() is None:
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("the engine host did not start")
-            time.sleep(0.2)
-        yield
-    finally:
-        process.terminate()
-        process.wait(10)
-        os.environ.pop("SCRIBBLESEG_RUNTIME_DIR", None)
-        if saved is not None:
-            os.environ["SCRIBBLESEG_RUNTIME_DIR"] = saved
+def engine_host(runtime_dir: Path, config_dir: Path) -> Iterator[None]:
+    """The installed engine host, launched as the plug-ins launch it: with the engine that
+    `build.py install` recorded in config_dir/engine.json. It announces itself in runtime_dir,
+    which this process uses too while it runs."""
+    with mock.patch.dict(os.environ, SCRIBBLESEG_RUNTIME_DIR=str(runtime_dir),
+                         SCRIBBLESEG_CONFIG_DIR=str(config_dir)):
+        os.environ.pop("SCRIBBLESEG_PYTHON", None)  # engine.json names the engine, as for a user
+        command, environment = host.engine_launch()
+        process = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 60
+            while host.find_host() is None:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("the engine host did not start")
+                time.sleep(0.2)
+            yield
+        finally:
+            process.terminate()
+            process.wait(10)
 
 
 @contextlib.contextmanager

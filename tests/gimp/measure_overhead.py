@@ -2,11 +2,13 @@
 
     .venv/bin/python tests/gimp/measure_overhead.py      (as root, GIMP root built)
 
-GIMP opens a benchmark photo, the strokes are painted, the image is scaled to 4096x4096 and the
-procedure runs twice (the second time the host has the prepared image cached). Then the same
-request goes to the same host straight from this Python, twice. Plug-in overhead = GIMP's
-procedure time minus the direct request's time (reading layers through GEGL, building planes,
-writing the layer mask, undo); the driver also times the pixel reads and the mask write alone.
+The plug-in and the engine are installed with `build.py install` into a temporary HOME first
+(about a minute). GIMP opens a benchmark photo, the strokes are painted, the image is scaled to
+4096x4096 and the procedure runs twice (the second time the host has the prepared image
+cached). Then the same request goes to the same host straight from this Python, twice. Plug-in
+overhead = GIMP's procedure time minus the direct request's time (reading layers through GEGL,
+building planes, writing the layer mask, undo); the driver also times the pixel reads and the
+mask write alone.
 Prints one JSON object.
 """
 
@@ -22,9 +24,9 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from test_gimp_plugin import MANIFEST, PROCEDURES, ROOT, gimp_env  # noqa: E402
+from conftest import install  # noqa: E402
+from test_gimp_plugin import MANIFEST, PROCEDURES, gimp_env, prepare_work  # noqa: E402
 
-from buildtasks import gimp_layout  # noqa: E402
 from gimp import harness, scenarios  # noqa: E402
 from scribbleseg_editor import host, settings  # noqa: E402
 from scribbleseg_editor.planes import STROKE_MIN_ALPHA  # noqa: E402
@@ -35,8 +37,8 @@ SIDE = 4096
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="scribbleseg-gimp-overhead-") as folder:
         work = Path(folder)
-        (work / "out").mkdir()
-        gimp_layout.install_files(work / "profile", ROOT)
+        installed = install(work / "home")
+        prepare_work(work, installed)
         case = scenarios.load_case("banana1")
         Image.fromarray(case.image()).save(work / "photo.png")
         positive, negative = case.scribbles()
@@ -49,7 +51,7 @@ def main() -> int:
                        dict(step, planes=planes, scale=[SIDE, SIDE], dump_rgb=True),
                        dict(step, time_io=True)]}]}
         (work / "job.json").write_text(json.dumps(job))
-        with harness.engine_host(work / "run"):
+        with harness.engine_host(work / "run", installed.config_dir):
             completed = harness.run_gimp(work, gimp_env(work))
             if "DRIVER-DONE" not in completed.stdout:
                 print(completed.stdout[-3000:])

@@ -11,6 +11,10 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from conftest import Installation
 
 ROOT = Path(__file__).resolve().parents[2]
 HARNESS = Path(__file__).resolve().parent / "harness"
@@ -46,18 +50,15 @@ class Display:
         self.process.wait(timeout=10)
 
 
-def install_profile(home: Path) -> Path:
-    """A fresh Krita profile in `home` with the plug-in and the test harness enabled."""
-    resources = home / ".local" / "share" / "krita"
-    krita_layout.install_files(resources, ROOT)
-    pykrita = resources / "pykrita"
+def install_profile(home: Path, installation: Installation) -> None:
+    """Give `home` a copy of what `build.py install` wrote into installation.home (the Krita
+    resources; kritarc and scribbleseg/engine.json in .config), plus the test harness, enabled."""
+    shutil.copytree(installation.krita_resources, home / ".local" / "share" / "krita")
+    shutil.copytree(installation.home / ".config", home / ".config")
+    pykrita = home / ".local" / "share" / "krita" / "pykrita"
     shutil.copy2(HARNESS / "scribbleseg_test_harness.desktop", pykrita)
-    shutil.copytree(HARNESS / "scribbleseg_test_harness", pykrita / "scribbleseg_test_harness",
-                    dirs_exist_ok=True)
-    kritarc = home / ".config" / "kritarc"
-    krita_layout.enable_in_kritarc(kritarc)
-    krita_layout.enable_in_kritarc(kritarc, "scribbleseg_test_harness")
-    return resources
+    shutil.copytree(HARNESS / "scribbleseg_test_harness", pykrita / "scribbleseg_test_harness")
+    krita_layout.enable_in_kritarc(home / ".config" / "kritarc", "scribbleseg_test_harness")
 
 
 def run_driver(display: Display, home: Path, driver: Path, env: dict[str, str],
@@ -85,12 +86,14 @@ def run_driver(display: Display, home: Path, driver: Path, env: dict[str, str],
     return (int(found.group(1)) if found else -1), log
 
 
-def stop_host(runtime_dir: Path) -> None:
-    """Stop the engine host the plug-in started in a test (by the pid in its runtime file)."""
+def stop_host(home: Path) -> None:
+    """Stop the engine host the plug-in started in Krita on `home` (by the pid in its runtime
+    file, which it writes in $XDG_RUNTIME_DIR/scribbleseg: run_driver sets that to home/run)."""
+    runtime_file = home / "run" / "scribbleseg" / "host.json"
     try:
-        pid = int(json.loads((runtime_dir / "host.json").read_text())["pid"])
+        pid = int(json.loads(runtime_file.read_text())["pid"])
     except (OSError, ValueError, KeyError):
         return
-    (runtime_dir / "host.json").unlink()
+    runtime_file.unlink()
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)

@@ -2,6 +2,7 @@
 
     .venv/bin/python tests/krita/measure_overhead.py [SIDE]     (default 4096)
 
+Krita runs on what `build.py install` installs into a temporary HOME (about a minute).
 Prints, for each output mode, seconds spent reading the layers, in the engine host round trip
 (transfer and engine), and writing the result into the document.
 """
@@ -14,6 +15,9 @@ from pathlib import Path
 import krita_session
 import numpy as np
 from PIL import Image
+
+sys.path.insert(0, str(krita_session.ROOT / "tests"))
+from conftest import install  # noqa: E402
 
 BENCHMARKS = krita_session.ROOT.parent / "shared" / "benchmarks" / "grabcut"
 CASE = "teddy"
@@ -36,18 +40,17 @@ def measure(work: Path, side: int) -> int:
     image = next((BENCHMARKS / "images").glob(f"{CASE}.*"))
     (work / "case.json").write_text(json.dumps(
         {"image": str(image), "strokes": [strokes, strokes], "out": str(work), "side": side}))
-    env = {"SCRIBBLESEG_KRITA_CASE": str(work / "case.json"),
-           "SCRIBBLESEG_PYTHON": sys.executable, "SCRIBBLESEG_RUNTIME_DIR": str(work / "run"),
-           "SCRIBBLESEG_CONFIG_DIR": str(work / "config")}
+    env = {"SCRIBBLESEG_KRITA_CASE": str(work / "case.json")}
+    installed = install(work / "installed-home")
     display = krita_session.Display()
     try:
-        krita_session.install_profile(work / "home")
+        krita_session.install_profile(work / "home", installed)
         code, log = krita_session.run_driver(display, work / "home",
                                              Path(__file__).with_name("drive_overhead.py"), env,
                                              timeout=1800)
     finally:
         display.close()
-        krita_session.stop_host(work / "run")
+        krita_session.stop_host(work / "home")
     if code != 0:
         print(log[-3000:])
         return 1

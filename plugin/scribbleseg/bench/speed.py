@@ -28,7 +28,9 @@ def upscale(image: np.ndarray, truth: np.ndarray, side: int) -> tuple[np.ndarray
     return np.asarray(big_image), np.asarray(big_truth)
 
 
-def write_replay(folder: Path, image: np.ndarray, session: RobotSession, settings: dict) -> None:
+def write_replay(
+    folder: Path, image: np.ndarray, session: RobotSession, settings: EngineSettings
+) -> None:
     """Save what `scribbleseg.bench.memory` needs to repeat the session's engine calls."""
     added = {True: [], False: []}
     for strokes in session.strokes:
@@ -44,22 +46,18 @@ def write_replay(folder: Path, image: np.ndarray, session: RobotSession, setting
         positive=np.stack(added[True]),
         negative=np.stack(added[False]),
     )
-    (folder / "settings.json").write_text(json.dumps(settings))
+    options = {
+        "prior": settings.prior_model is not None,
+        "postprocess": settings.postprocess,
+        "feather": settings.feather,
+    }
+    (folder / "settings.json").write_text(json.dumps(options))
 
 
 def peak_memory(image: np.ndarray, session: RobotSession, settings: EngineSettings) -> dict:
     """Replay the session's engine calls in a fresh process and return its memory report."""
     with tempfile.TemporaryDirectory(prefix="scribbleseg-bench-") as folder:
-        write_replay(
-            Path(folder),
-            image,
-            session,
-            {
-                "prior": settings.prior_model is not None,
-                "postprocess": settings.postprocess,
-                "feather": settings.feather,
-            },
-        )
+        write_replay(Path(folder), image, session, settings)
         completed = subprocess.run(
             [sys.executable, "-m", "scribbleseg.bench.memory", folder],
             capture_output=True,

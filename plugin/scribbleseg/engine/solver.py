@@ -1,8 +1,10 @@
 """The working-resolution solve: colour models + contrast smoothness, one min cut per round.
 
-Strokes are hard constraints; the current mask is a soft prior the strokes override; without a
-mask the image border counts as likely background. After each cut the colour models are fitted
-again on the new labelling (GrabCut's re-estimation), and at the end only object parts
+Label costs per pixel: colour (a mixture model each for object and background), strokes as hard
+constraints, the current mask as a soft prior (weakened around strokes that contradict it),
+locality (beyond the negative strokes is probably background) and, with neither a mask nor
+negative strokes, the image border as likely background. After each cut the colour models are
+fitted again on the new labelling (GrabCut's re-estimation); at the end only object parts
 connected to a positive stroke are kept.
 """
 
@@ -31,7 +33,6 @@ class SolverSettings:
     contradiction_reach: float = 0.05
     border_weight: float = 2.0  # cost of the object reaching the border, per border pixel
     border_fraction: float = 0.02  # border ring width, as a fraction of the shorter side
-    border_with_negative: bool = False  # the border prior also when negative strokes exist
     keep_connected: bool = True
     # Cost of object pixels nearer to a negative stroke than to any positive one, reached at a
     # distance difference of locality_scale * sqrt(area): what lies beyond the negative
@@ -76,9 +77,12 @@ def solve(
             hard_object, hard_background, likely_background, labels
         )
         previous = labels
+        object_colour, background_colour = _colour_costs(
+            colours, object_samples, background_samples
+        )
         labels = cut.solve(
-            object_cost + _colour_cost(colours, object_samples).reshape(shape),
-            background_cost + _colour_cost(colours, background_samples).reshape(shape),
+            object_cost + object_colour.reshape(shape),
+            background_cost + background_colour.reshape(shape),
         )
         if previous is not None and np.mean(previous != labels) < settings.settled_fraction:
             break
@@ -110,7 +114,7 @@ def _prior_costs(
         weight = settings.mask_weight * _mask_trust(marks, settings)
         return weight * (1.0 - marks.mask), weight * marks.mask
     object_cost = np.zeros(shape, np.float32)
-    if _border_counts(marks, settings):
+    if _border_counts(marks):
         object_cost[border_ring(shape, settings.border_fraction)] = settings.border_weight
     return object_cost, np.zeros(shape, np.float32)
 
@@ -143,13 +147,15 @@ def _mask_trust(marks: Marks, settings: SolverSettings) -> np.ndarray | float:
 
 def _likely_background(shape: tuple[int, int], marks: Marks, settings: SolverSettings):
     """Pixels that teach the background colours besides the negative strokes: the border."""
-    if marks.mask is None and _border_counts(marks, settings):
+    if marks.mask is None and _border_counts(marks):
         return border_ring(shape, settings.border_fraction) & ~marks.positive
     return None
 
 
-def _border_counts(marks: Marks, settings: SolverSettings) -> bool:
-    return settings.border_with_negative or not marks.negative.any()
+def _border_counts(marks: Marks) -> bool:
+    """The border prior only helps without negative strokes: with them (measured on GrabCut's
+    human scribbles) it costs more where objects touch the border than it gains."""
+    return not marks.negative.any()
 
 
 def _training_pixels(
@@ -169,9 +175,17 @@ def _training_pixels(
     return np.flatnonzero(object_pixels), np.flatnonzero(background_pixels)
 
 
-def _colour_cost(colours: np.ndarray, sample_indices: np.ndarray) -> np.ndarray:
-    """-log likelihood of every pixel under a model of the sampled pixels (0 without samples)."""
-    model = fit_colour_model(colours, sample_indices)
-    if model is None:
-        return np.zeros(colours.shape[1], np.float32)
-    return negative_log_likelihood(model, colours)
+def _colour_costs(
+    colours: np.ndarray, object_samples: np.ndarray, background_samples: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """-log likelihood of every pixel under the object and the background colour model; zero
+    for both when either side has too few samples (one model alone ranks nothing)."""
+    object_model = fit_colour_model(colours, object_samples)
+    background_model = fit_colour_model(colours, background_samples)
+    if object_model is None or background_model is None:
+        zeros = np.zeros(colours.shape[1], np.float32)
+        return zeros, zeros
+    return (
+        negative_log_likelihood(object_model, colours),
+        negative_log_likelihood(background_model, colours),
+    )
