@@ -149,6 +149,10 @@ def test_a_disagreeing_prior_does_not_count():
     assert prior.prior_unaries(
         probability, strokes_at((25, 25)), strokes_at((35, 35), (50, 70))
     ) is None
+    # One positive stroke lies where the model saw only background.
+    assert prior.prior_unaries(
+        probability, strokes_at((25, 25), (10, 70)), strokes_at((50, 70))
+    ) is None
     # No positive strokes: nothing to agree with.
     assert prior.prior_unaries(probability, strokes_at(), strokes_at((50, 70))) is None
 

@@ -137,23 +137,28 @@ def prior_unaries(
 
 
 def stroke_agreement(probability: np.ndarray, positive: np.ndarray, negative: np.ndarray) -> float:
-    """Mean P(object) under the positive strokes minus under known background.
+    """How much more the model believes in the stroked object than in the known background.
 
-    Known background is each negative stroke (8-connected part) on its own, and the worst one
-    counts: one stroke on what the model calls subject says the model found more than the user
-    wants (a head stroked, the model's subject is the whole person). Without negative strokes
-    the image border stands for the background, the solver's own assumption.
+    Every stroke (8-connected part) is judged on its own and the worst one counts: the least
+    believed positive stroke against the most believed negative one. So one stroke that
+    contradicts the model (a negative stroke on the body when the user wants the head, a
+    positive stroke where the model saw nothing) turns it off. Without negative strokes the
+    image border stands for the background, the solver's own assumption.
     """
     background = negative & ~positive
     if background.any():
-        parts, count = ndimage.label(background, structure=np.ones((3, 3)))
-        reference = float(np.max(ndimage.mean(probability, parts, np.arange(1, count + 1))))
+        reference = float(np.max(_mean_per_stroke(probability, background)))
     else:
         border = border_ring(probability.shape, BORDER_FRACTION) & ~positive
         if not border.any():
             return 0.0
         reference = float(probability[border].mean())
-    return float(probability[positive].mean()) - reference
+    return float(np.min(_mean_per_stroke(probability, positive))) - reference
+
+
+def _mean_per_stroke(probability: np.ndarray, strokes: np.ndarray) -> np.ndarray:
+    parts, count = ndimage.label(strokes, structure=np.ones((3, 3)))
+    return np.asarray(ndimage.mean(probability, parts, np.arange(1, count + 1)))
 
 
 def _weight(agreement: float) -> float:

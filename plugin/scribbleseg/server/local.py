@@ -196,9 +196,9 @@ def run_local(idle_minutes: float, poll_s: float = 1.0) -> int:
     hostfile.write_runtime(server.port, server.token, os.getpid())
     print(f"ScribbleSeg engine host on 127.0.0.1:{server.port} "
           f"(runtime file {hostfile.runtime_file()}).", flush=True)
-    # Load the engine's modules while the editor gathers its pixels, not during the first stroke.
-    threading.Thread(target=importlib.import_module, args=("scribbleseg.engine",),
-                     daemon=True).start()
+    # Load the engine and its model while the editor gathers its pixels, not during the first
+    # stroke (default_prior is cached, so the first request finds it loaded).
+    threading.Thread(target=_load_engine, daemon=True).start()
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         while not server.should_stop():
@@ -209,3 +209,7 @@ def run_local(idle_minutes: float, poll_s: float = 1.0) -> int:
         if server.owns_runtime_file():
             hostfile.runtime_file().unlink(missing_ok=True)
     return 0
+
+
+def _load_engine() -> None:
+    importlib.import_module("scribbleseg.engine.pipeline").default_prior()
