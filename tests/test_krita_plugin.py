@@ -12,6 +12,7 @@ scribbleseg.segment on the same inputs and with the ground truth.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import zipfile
 from pathlib import Path
@@ -61,7 +62,10 @@ def session(tmp_path_factory, installed):
     work = tmp_path_factory.mktemp("krita")
     out = work / "out"
     out.mkdir()
-    image = next((BENCHMARKS / "grabcut" / "images").glob(f"{CASE}.*"))
+    # A copy: Krita writes autosave files beside the document it opens.
+    source = next((BENCHMARKS / "grabcut" / "images").glob(f"{CASE}.*"))
+    image = work / source.name
+    shutil.copyfile(source, image)
     scribbles = np.array(Image.open(BENCHMARKS / "grabcut" / "scribbles" / f"{CASE}.png"))
     positive_rounds = split_strokes(scribbles == 1)
     negative_rounds = split_strokes(scribbles == 2)
