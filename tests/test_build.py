@@ -96,3 +96,11 @@ def test_profile_needs_one_editor(tmp_path: Path) -> None:
     result = build("install", "--gimp", "--krita", "--profile", str(tmp_path), home=tmp_path)
     assert result.returncode == 1
     assert "exactly one of --gimp / --krita" in result.stdout
+
+
+def test_engine_version_is_the_manifests() -> None:
+    # pyproject.toml cannot read manifest.json, so this keeps the one copy of the version honest.
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["version"] == VERSION

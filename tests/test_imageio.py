@@ -9,6 +9,7 @@ import zlib
 import numpy as np
 import pytest
 from PIL import Image
+
 from scribbleseg.errors import ScribbleSegError
 from scribbleseg.imageio import (
     MAX_IMAGE_BYTES,

@@ -7,6 +7,7 @@ import io
 import numpy as np
 import pytest
 from PIL import Image
+
 from scribbleseg.errors import ScribbleSegError
 from scribbleseg.output import encode_result, over_white
 from scribbleseg.request import SegmentOptions

@@ -7,6 +7,7 @@ import io
 import numpy as np
 import pytest
 from PIL import Image
+
 from scribbleseg.errors import ScribbleSegError
 from scribbleseg.imageio import MAX_MASK_BYTES
 from scribbleseg.request import (
