@@ -28,8 +28,8 @@ def segment(
     for sizes that do not match or when there is nothing to select.
     """
     # Imported here so that `import scribbleseg.errors` (cloud client, CLI) stays light.
-    from scribbleseg.engine.pipeline import segment as segment_image
+    from scribbleseg.engine.pipeline import prepare, segment_prepared
 
-    return segment_image(
-        image, positive, negative, mask, postprocess=postprocess, feather=feather
+    return segment_prepared(
+        prepare(image), positive, negative, mask, postprocess=postprocess, feather=feather
     )

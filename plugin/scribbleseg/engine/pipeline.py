@@ -111,21 +111,6 @@ def segment_prepared(
     return alpha
 
 
-def segment(
-    image: np.ndarray,
-    positive: np.ndarray | None = None,
-    negative: np.ndarray | None = None,
-    mask: np.ndarray | None = None,
-    *,
-    postprocess: str | None = "maskrefine",
-    feather: bool = True,
-) -> np.ndarray:
-    """Select an object: HxWx3 uint8 RGB image, HxW strokes / current mask -> HxW uint8 alpha."""
-    return segment_prepared(
-        prepare(image), positive, negative, mask, postprocess=postprocess, feather=feather
-    )
-
-
 def _working_marks(
     prepared: PreparedImage, positive: np.ndarray, negative: np.ndarray, mask: np.ndarray | None
 ) -> Marks:
