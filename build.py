@@ -16,9 +16,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT / "plugin"))
+# build.py runs on any Python 3.11+: its steps and the editor core are standard library only.
+sys.path[:0] = [str(ROOT / "plugin" / part) for part in ("build_steps", "editor_core")]
 
-# command -> module in plugin/buildtasks; each has add_arguments(parser) and run(args, root) -> int
+# command -> module in plugin/build_steps/buildtasks;
+# each has add_arguments(parser, command) and run(args, root) -> int
 COMMANDS = {
     "dev": "dev",
     "models": "models",

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, build, install
 
+from buildtasks import gimp_layout
+
 MANIFEST = json.loads((ROOT / "manifest.json").read_text())
 VERSION = MANIFEST["version"]
 KRITA_IMPORTER = Path("/usr/share/krita/pykrita/plugin_importer/plugin_importer.py")
@@ -45,7 +47,7 @@ def test_dist_is_reproducible(dist: Path, tmp_path: Path) -> None:
 def test_gimp_archive_unpacks_as_a_plug_in_folder(dist: Path) -> None:
     with zipfile.ZipFile(dist / f"scribbleseg-gimp-{VERSION}.zip") as archive:
         entries = {info.filename: info for info in archive.infolist()}
-    name = MANIFEST["id"]
+    name = gimp_layout.PLUGIN_NAME
     entry = entries[f"{name}/{name}.py"]
     assert (entry.external_attr >> 16) & 0o111, "GIMP skips a plug-in that is not executable"
     assert f"{name}/manifest.json" in entries
@@ -75,7 +77,7 @@ def test_install_then_uninstall_leaves_nothing(tmp_path: Path) -> None:
                             capture_output=True, text=True)
     assert engine.returncode == 0, engine.stderr
     assert str(home) in engine.stdout, "the engine runs from its own environment"
-    name = MANIFEST["id"]
+    name = gimp_layout.PLUGIN_NAME
     gimp_profile = installation.gimp_profile
     assert os.access(gimp_profile / "plug-ins" / name / f"{name}.py", os.X_OK)
     assert "plug-in-scribbleseg-segment" in (gimp_profile / "shortcutsrc").read_text()

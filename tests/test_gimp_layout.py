@@ -12,14 +12,23 @@ MANIFEST = json.loads((ROOT / "manifest.json").read_text())
 
 
 def test_install_lays_out_an_executable_entry_named_like_its_folder(tmp_path):
-    written = gimp_layout.install_files(tmp_path, ROOT)
-    folder = tmp_path / "plug-ins" / MANIFEST["id"]
-    entry = folder / f"{MANIFEST['id']}.py"
-    assert entry in written and entry.stat().st_mode & 0o777 == 0o755
+    folder = gimp_layout.install_files(tmp_path, ROOT)
+    assert folder == tmp_path / "plug-ins" / folder.name
+    entry = folder / f"{folder.name}.py"
+    assert entry.stat().st_mode & 0o777 == 0o755
     assert entry.read_text().startswith("#!/usr/bin/env python3")
     assert json.loads((folder / "manifest.json").read_text()) == MANIFEST
     assert (folder / "scribbleseg_editor" / "host.py").is_file()
-    assert all(path.is_file() for path in written)
+    assert not any(path.is_symlink() for path in folder.rglob("*")), "a copy stands alone"
+    assert not list(folder.rglob("__pycache__"))
+
+
+def test_link_install_points_into_the_source_tree(tmp_path):
+    folder = gimp_layout.install_files(tmp_path, ROOT, linked=True)
+    assert folder.is_symlink()
+    assert (folder / f"{folder.name}.py").resolve() == (
+        ROOT / "plugin" / "gimp" / folder.name / f"{folder.name}.py")
+    assert json.loads((folder / "manifest.json").read_text()) == MANIFEST
 
 
 def test_shortcuts_are_added_once_and_user_bindings_kept(tmp_path):

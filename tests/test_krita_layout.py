@@ -1,13 +1,12 @@
 """The Krita plug-in's files land where Krita looks for them, and kritarc enables it."""
 
 import json
-import sys
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
+from buildtasks import krita_layout
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "plugin"))
-from buildtasks import krita_layout  # noqa: E402
 
 MANIFEST = json.loads((ROOT / "manifest.json").read_text())
 
@@ -22,11 +21,21 @@ def test_install_puts_package_core_manifest_desktop_and_action_file(tmp_path):
     desktop = (tmp_path / "pykrita" / "scribbleseg_krita.desktop").read_text().splitlines()
     assert "X-KDE-Library=scribbleseg_krita" in desktop
     assert "ServiceTypes=Krita/PythonPlugin" in desktop
+    assert f"Name={MANIFEST['name']}" in desktop
+    assert f"Comment={MANIFEST['description']}" in desktop
+    assert (tmp_path / "actions" / "scribbleseg_krita.action").is_file()
 
 
-def test_action_file_carries_each_actions_label_and_default_shortcut(tmp_path):
-    krita_layout.install_files(tmp_path, ROOT)
-    tree = ElementTree.parse(tmp_path / "actions" / "scribbleseg_krita.action")
+def test_link_install_points_into_the_source_tree(tmp_path):
+    paths = krita_layout.install_files(tmp_path, ROOT, linked=True)
+    assert all(path.is_symlink() for path in paths)
+    package = tmp_path / "pykrita" / "scribbleseg_krita"
+    assert (package / "scribbleseg_editor" / "host.py").is_file()
+    assert json.loads((package / "manifest.json").read_text()) == MANIFEST
+
+
+def test_committed_action_file_carries_each_actions_label_and_default_shortcut():
+    tree = ElementTree.parse(ROOT / "plugin" / "krita" / "actions" / "scribbleseg_krita.action")
     actions = {action.get("name"): action for action in tree.iter("Action")}
     for spec in MANIFEST["actions"].values():
         action = actions[spec["krita_action"]]

@@ -1,5 +1,6 @@
 """Krita's raw pixel formats read and written right (checked against numpy, outside Krita)."""
 
+import importlib
 import importlib.util
 import sys
 from pathlib import Path
@@ -7,13 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-PLUGIN = Path(__file__).resolve().parents[1] / "plugin"
-sys.path.insert(0, str(PLUGIN))
-# Loaded by path: the package's __init__ registers the Krita extension and needs Krita.
-_spec = importlib.util.spec_from_file_location(
-    "scribbleseg_krita_pixels", PLUGIN / "krita" / "scribbleseg_krita" / "pixels.py")
-pixels = sys.modules[_spec.name] = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(pixels)
+PACKAGE = Path(__file__).resolve().parents[1] / "plugin" / "krita" / "pykrita" / "scribbleseg_krita"
+# The package without its __init__ (which registers the Krita extension and needs Krita).
+_package = importlib.util.module_from_spec(importlib.util.spec_from_file_location(
+    "scribbleseg_krita", PACKAGE / "__init__.py", submodule_search_locations=[str(PACKAGE)]))
+sys.modules.setdefault("scribbleseg_krita", _package)
+pixels = importlib.import_module("scribbleseg_krita.pixels")
 
 RNG = np.random.default_rng(5)
 RGB = RNG.integers(0, 256, (6, 7, 3), dtype=np.uint8)

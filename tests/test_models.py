@@ -27,7 +27,7 @@ def build_models(root: Path, *extra: str, path: str | None = None) -> subprocess
 def project_copy(tmp_path: Path, models: list[dict]) -> Path:
     """A project folder with build.py, its build steps and a manifest listing `models`."""
     root = tmp_path / "project"
-    shutil.copytree(ROOT / "plugin" / "buildtasks", root / "plugin" / "buildtasks")
+    shutil.copytree(ROOT / "plugin" / "build_steps", root / "plugin" / "build_steps")
     shutil.copy(ROOT / "build.py", root)
     (root / "manifest.json").write_text(json.dumps({**MANIFEST, "models": models}))
     return root

@@ -16,8 +16,7 @@ from krita import Krita
 
 def main() -> int:
     import scribbleseg_krita
-
-    from scribbleseg_editor.settings import RunOptions, save_last_options
+    from scribbleseg_krita.scribbleseg_editor.settings import RunOptions, save_last_options
 
     case = json.loads(Path(os.environ["SCRIBBLESEG_KRITA_CASE"]).read_text())
     app = Krita.instance()

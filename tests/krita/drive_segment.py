@@ -79,8 +79,7 @@ def menu_texts(window) -> list[str]:
 
 def main() -> int:
     import scribbleseg_krita
-
-    from scribbleseg_editor.settings import RunOptions, save_last_options
+    from scribbleseg_krita.scribbleseg_editor.settings import RunOptions, save_last_options
 
     case = json.loads(Path(os.environ["SCRIBBLESEG_KRITA_CASE"]).read_text())
     out = Path(case["out"])
@@ -179,7 +178,7 @@ FORMAT_CASES = [("RGBA", "U16", "sRGB-elle-V2-srgbtrc", "new_layer"),
 def run_in_format(app, window, extension, case, out, model, depth, profile_text, output) -> dict:
     """The photo converted to another colour space, all strokes painted, the Positive layer
     moved by case["offset"] (its pixels pre-shifted back), one run; dumps the result."""
-    from scribbleseg_editor.settings import RunOptions, save_last_options
+    from scribbleseg_krita.scribbleseg_editor.settings import RunOptions, save_last_options
 
     document = app.openDocument(case["image"])
     document.setBatchmode(True)
@@ -216,7 +215,11 @@ def run_in_format(app, window, extension, case, out, model, depth, profile_text,
 def run_interactively(app, extension, document) -> dict:
     """Out of batch mode, as a user: the dialog opens (choose "Selection", OK), the run ends;
     then a run that fails shows its reason in a message box."""
-    from scribbleseg_editor.settings import RunOptions, last_options, save_last_options
+    from scribbleseg_krita.scribbleseg_editor.settings import (
+        RunOptions,
+        last_options,
+        save_last_options,
+    )
 
     seen = {"dialog_choices": [], "message_boxes": [], "progress_shown": False}
 

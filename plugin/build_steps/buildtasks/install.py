@@ -19,6 +19,7 @@ import venv
 from pathlib import Path
 
 from buildtasks import gimp_layout, krita_layout
+from buildtasks.layout import load_manifest, remove_path
 from scribbleseg_editor import hostfile
 from scribbleseg_editor.host import ENGINE_RECORD
 
@@ -46,6 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     parser.add_argument("--kritarc", type=Path, default=None,
                         help="Krita's settings file to enable the plug-in in "
                              "(default: this OS's kritarc)")
+    parser.add_argument("--link", action="store_true",
+                        help="link the plug-ins to this source tree instead of copying them "
+                             "(development: edits take effect when the editor restarts)")
 
 
 def run(args: argparse.Namespace, root: Path) -> int:
@@ -124,11 +128,11 @@ def install(args: argparse.Namespace, root: Path) -> None:
     if "gimp" in editors:
         profile = args.profile or gimp_profile()
         created |= not_yet_there(profile / "plug-ins", profile / gimp_layout.SHORTCUTS_FILE)
-        receipt["gimp"] = install_gimp(profile, root)
+        receipt["gimp"] = install_gimp(profile, root, args.link)
     if "krita" in editors:
         resources, kritarc = args.profile or krita_resources(), args.kritarc or kritarc_path()
         created |= not_yet_there(resources / "pykrita", resources / "actions", kritarc)
-        receipt["krita"] = install_krita(resources, kritarc, root)
+        receipt["krita"] = install_krita(resources, kritarc, root, args.link)
     receipt["created"] = sorted(created)
     save_receipt(receipt)
     say(f"done; `python3 build.py uninstall` removes it all (receipt: {receipt_path()})")
@@ -181,17 +185,17 @@ def install_models(root: Path) -> Path | None:
     return target
 
 
-def install_gimp(profile: Path, root: Path) -> dict:
+def install_gimp(profile: Path, root: Path, linked: bool) -> dict:
     writable_or_fail(profile)
-    files = gimp_layout.install_files(profile, root)
+    folder = gimp_layout.install_files(profile, root, linked=linked)
     shortcuts = gimp_layout.install_shortcuts(profile, root)
-    say(f"GIMP plug-in in {files[0].parent} (restart GIMP; shortcuts in {shortcuts})")
-    return {"folder": str(files[0].parent), "shortcuts": str(shortcuts)}
+    say(f"GIMP plug-in in {folder} (restart GIMP; shortcuts in {shortcuts})")
+    return {"folder": str(folder), "shortcuts": str(shortcuts)}
 
 
-def install_krita(resources: Path, kritarc: Path, root: Path) -> dict:
+def install_krita(resources: Path, kritarc: Path, root: Path, linked: bool) -> dict:
     writable_or_fail(resources)
-    paths = krita_layout.install_files(resources, root)
+    paths = krita_layout.install_files(resources, root, linked=linked)
     krita_layout.enable_in_kritarc(kritarc)
     say(f"Krita plug-in in {resources / 'pykrita'}, enabled in {kritarc} (restart Krita)")
     return {"paths": [str(p) for p in paths], "kritarc": str(kritarc)}
@@ -246,7 +250,7 @@ def uninstall(root: Path) -> None:
     hostfile.runtime_file().unlink(missing_ok=True)  # a running host exits when this goes
     if "gimp" in receipt:
         remove(Path(receipt["gimp"]["folder"]))
-        manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+        manifest = load_manifest(root)
         procedures = [action["gimp_procedure"] for action in manifest["actions"].values()]
         remove_lines(Path(receipt["gimp"]["shortcuts"]),
                      tuple(f'(action "{name}" ' for name in procedures))
@@ -265,11 +269,8 @@ def uninstall(root: Path) -> None:
 
 
 def remove(path: Path) -> None:
-    if path.is_dir():
-        shutil.rmtree(path)
-        say(f"removed {path}")
-    elif path.exists():
-        path.unlink()
+    if path.exists() or path.is_symlink():
+        remove_path(path)
         say(f"removed {path}")
 
 

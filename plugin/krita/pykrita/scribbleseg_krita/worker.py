@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from PyQt5.QtCore import QThread, pyqtSignal
 
-from scribbleseg_editor import host
-from scribbleseg_editor.settings import RunOptions
-
 from .pixels import PixelFormat, with_alpha
+from .scribbleseg_editor import host
+from .scribbleseg_editor.settings import RunOptions
 
 
 class SegmentWorker(QThread):

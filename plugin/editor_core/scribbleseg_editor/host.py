@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 
-from scribbleseg_editor import hostfile
+from . import hostfile
 
 CONTENT_TYPE = "application/x-scribbleseg-planes"
 PLANE_ORDER = ("mask", "positive", "negative")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PyQt5.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLineEdit
 
-from scribbleseg_editor.settings import ENGINES, OUTPUTS, POSTPROCESSES, RunOptions
+from .scribbleseg_editor.settings import ENGINES, OUTPUTS, POSTPROCESSES, RunOptions
 
 # Krita says "transparency mask" where GIMP says "layer mask".
 OUTPUT_LABELS = dict(OUTPUTS, layer_mask="Transparency mask on the layer")

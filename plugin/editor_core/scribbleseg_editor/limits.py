@@ -6,7 +6,7 @@ and a host that refuses a large body early may close the socket before its answe
 
 from __future__ import annotations
 
-from scribbleseg_editor.host import HostError
+from .host import HostError
 
 MIN_SIDE = 32
 MAX_SIDE = 4096

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import zipfile
 from pathlib import Path
 
 from buildtasks import gimp_layout, krita_layout
+from buildtasks.layout import load_manifest
 
 # Fixed metadata for every archive entry, so archives depend on file contents alone.
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
 def run(args: argparse.Namespace, root: Path) -> int:
     out = args.out or root / "dist"
     out.mkdir(parents=True, exist_ok=True)
-    version = json.loads((root / "manifest.json").read_text(encoding="utf-8"))["version"]
+    version = load_manifest(root)["version"]
     for archive in (gimp_archive(root, out, version), krita_archive(root, out, version),
                     engine_wheel(root, out)):
         print(f"build.py dist: wrote {archive}")
@@ -48,10 +48,11 @@ def gimp_archive(root: Path, out: Path, version: str) -> Path:
 def krita_archive(root: Path, out: Path, version: str) -> Path:
     """NAME.desktop, NAME/ and NAME.action at the top, as Krita's importer expects."""
     with tempfile.TemporaryDirectory() as profile:
-        krita_layout.install_files(Path(profile), root)
-        staging = Path(profile) / "pykrita"
-        action = Path(profile) / "actions" / f"{krita_layout.PLUGIN_NAME}.action"
-        action.rename(staging / action.name)
+        staging = Path(profile)
+        for part in krita_layout.install_files(staging, root):
+            part.rename(staging / part.name)
+        for folder in ("pykrita", "actions"):
+            (staging / folder).rmdir()
         return write_zip(staging, out / f"scribbleseg-krita-{version}.zip")
 
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """ScribbleSeg for GIMP 3: the procedures GIMP registers (menus, dialog, arguments).
 
-Installed as plug-ins/scribbleseg/scribbleseg.py beside the gimp_*.py modules, the
-editor-neutral core scribbleseg_editor/ and manifest.json (plugin/buildtasks/gimp_layout.py).
+This folder is the plug-in as GIMP loads it (plug-ins/scribbleseg_gimp/scribbleseg_gimp.py):
+the gimp_*.py modules, the editor-neutral core scribbleseg_editor/ and manifest.json beside it.
 Runs on GIMP's own Python: standard library and GIMP's modules only.
 """
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scribbleseg_editor import layers, planes
-
 from .pixels import PixelFormat, alpha_plane, is_linear_profile, pixel_format, rgb_plane
+from .scribbleseg_editor import layers, planes
 
 PAINT_LAYER = "paintlayer"
 GROUP_LAYER = "grouplayer"

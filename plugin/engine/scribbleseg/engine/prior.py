@@ -61,7 +61,7 @@ def models_dir() -> Path:
     configured = os.environ.get("SCRIBBLESEG_MODELS")
     if configured:
         return Path(configured)
-    return Path(__file__).resolve().parents[3] / "models"
+    return Path(__file__).resolve().parents[4] / "models"
 
 
 def load_prior() -> SubjectPrior | None:

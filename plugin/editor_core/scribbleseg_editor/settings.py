@@ -14,7 +14,7 @@ import json
 import os
 from pathlib import Path
 
-from scribbleseg_editor import hostfile
+from . import hostfile
 
 SETTINGS_NAME = "settings.json"
 

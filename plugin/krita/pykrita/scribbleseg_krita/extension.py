@@ -13,19 +13,18 @@ from krita import Extension, Krita
 from PyQt5.QtCore import QTimer, pyqtSignal
 from PyQt5.QtWidgets import QMessageBox, QProgressDialog
 
-from scribbleseg_editor import layers
-from scribbleseg_editor.manifest import load_manifest
-from scribbleseg_editor.settings import (
+from .dialog import ask_options
+from .document import RunInputs, RunRefused, paint_layers, read_inputs
+from .output import OUTPUT_NEW_LAYER, OutputFailed, write_result
+from .pixels import UnsupportedFormat
+from .scribbleseg_editor import layers
+from .scribbleseg_editor.manifest import load_manifest
+from .scribbleseg_editor.settings import (
     RunOptions,
     last_options,
     save_last_options,
     scribble_layer_names,
 )
-
-from .dialog import ask_options
-from .document import RunInputs, RunRefused, paint_layers, read_inputs
-from .output import OUTPUT_NEW_LAYER, OutputFailed, write_result
-from .pixels import UnsupportedFormat
 from .worker import SegmentWorker
 
 MENU = "tools/scripts"

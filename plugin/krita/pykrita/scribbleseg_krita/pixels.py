@@ -14,7 +14,7 @@ from array import array
 from dataclasses import dataclass
 from functools import cache
 
-from scribbleseg_editor import planes
+from .scribbleseg_editor import planes
 
 
 class UnsupportedFormat(Exception):
