@@ -6,9 +6,8 @@ import json
 
 import pytest
 
-from scribbleseg import imageio
 from scribbleseg_editor import layers, limits, planes, settings
-from scribbleseg_editor.host import HostError
+from scribbleseg_editor.errors import ScribbleSegError
 from scribbleseg_editor.manifest import load_manifest
 
 NAMES = {"positive": ["Positive", "plus"], "negative": ["Negative"]}
@@ -77,10 +76,9 @@ def test_last_options_round_trip_and_bad_values_fall_back(tmp_path, monkeypatch)
         "positive": ["Keep"], "negative": [manifest["layers"]["negative"]]}
 
 
-def test_size_limits_are_the_engines_and_say_what_to_do():
-    assert (limits.MIN_SIDE, limits.MAX_SIDE) == (imageio.MIN_SIDE, imageio.MAX_SIDE)
+def test_size_limit_is_refused_with_what_to_do():
     limits.check_size(4096, 32)
-    with pytest.raises(HostError) as raised:
+    with pytest.raises(ScribbleSegError) as raised:
         limits.check_size(4097, 100)
     assert raised.value.code == "InvalidImage.Resolution"
-    assert "4097x100" in raised.value.message and "Scale the image down" in raised.value.message
+    assert "4097x100" in raised.value.message and "Scale the image down" in raised.value.recommend

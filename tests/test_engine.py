@@ -8,7 +8,7 @@ from PIL import Image
 
 import scribbleseg
 from scribbleseg.engine import prepare, segment_prepared
-from scribbleseg.errors import ScribbleSegError
+from scribbleseg_editor.errors import ScribbleSegError
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
 POSTPROCESS_OPTIONS = (None, "edgerefine", "maskrefine")

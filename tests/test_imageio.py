@@ -10,14 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from scribbleseg.errors import ScribbleSegError
-from scribbleseg.imageio import (
-    MAX_IMAGE_BYTES,
-    MAX_MASK_BYTES,
-    decode_image,
-    decode_integrated,
-    decode_marks,
-)
+from scribbleseg.imageio import decode_image, decode_integrated, decode_marks
+from scribbleseg_editor.errors import ScribbleSegError
+from scribbleseg_editor.limits import MAX_IMAGE_BYTES, MAX_MASK_BYTES
 
 ORIENTATION = 0x0112
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from scribbleseg.errors import ScribbleSegError
 from scribbleseg.output import encode_result, over_white
 from scribbleseg.request import SegmentOptions
+from scribbleseg_editor.errors import ScribbleSegError
 
 HEIGHT, WIDTH = 40, 72
 

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from scribbleseg.errors import ScribbleSegError
-from scribbleseg.imageio import MAX_MASK_BYTES
 from scribbleseg.request import (
     SegmentOptions,
     decode_request,
     request_from_arrays,
 )
+from scribbleseg_editor.errors import ScribbleSegError
+from scribbleseg_editor.limits import MAX_MASK_BYTES
 
 HEIGHT, WIDTH = 48, 64
 

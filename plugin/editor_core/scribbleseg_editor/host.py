@@ -26,18 +26,13 @@ import sys
 import time
 
 from . import hostfile
+from .errors import ScribbleSegError
 
 CONTENT_TYPE = "application/x-scribbleseg-planes"
 PLANE_ORDER = ("mask", "positive", "negative")
 
 
-class HostError(Exception):
-    """A failed run, with the API's error code and a message to show the user."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{message} ({code})")
-        self.code = code
-        self.message = message
+HostError = ScribbleSegError  # transitional name, until the adapters say ScribbleSegError
 
 
 ENGINE_RECORD = "engine.json"  # written by `build.py install`: {"python", "models"}

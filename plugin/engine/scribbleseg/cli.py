@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-from scribbleseg.errors import ScribbleSegError
+from scribbleseg_editor.errors import ScribbleSegError
 
 # subcommand -> (module in scribbleseg.commands, one-line help)
 SUBCOMMANDS = {

@@ -31,15 +31,17 @@ import io
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from scribbleseg.errors import ScribbleSegError
+from scribbleseg_editor.errors import ScribbleSegError
+from scribbleseg_editor.limits import (
+    MARK_THRESHOLD,
+    MAX_IMAGE_BYTES,
+    MAX_MASK_BYTES,
+    MAX_SIDE,
+    MEGABYTE,
+    check_size,
+)
 
-MEGABYTE = 1024 * 1024
-MAX_IMAGE_BYTES = 10 * MEGABYTE
-MAX_MASK_BYTES = 5 * MEGABYTE
-MIN_SIDE = 32
-MAX_SIDE = 4096
 ACCEPTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "BMP", "WEBP"})
-SET_THRESHOLD = 128
 
 # How the accepted formats start, to tell "corrupt PNG" from "not an image at all".
 _SIGNATURES = (b"\x89PNG", b"\xff\xd8", b"BM")
@@ -57,8 +59,8 @@ def decode_marks(data: bytes, label: str, shape: tuple[int, int]) -> np.ndarray:
     rgb, alpha = _to_rgb_and_alpha(open_upright(data, label, MAX_MASK_BYTES))
     check_same_shape(rgb.shape[:2], shape, label)
     if _carries_transparency(alpha):
-        return alpha >= SET_THRESHOLD
-    return rgb.max(axis=2) >= SET_THRESHOLD
+        return alpha >= MARK_THRESHOLD
+    return rgb.max(axis=2) >= MARK_THRESHOLD
 
 
 def decode_integrated(
@@ -67,9 +69,9 @@ def decode_integrated(
     """An integrated mask's bytes -> (mask, positive, negative), each HxW bool."""
     rgb, alpha = _to_rgb_and_alpha(open_upright(data, label, MAX_MASK_BYTES))
     check_same_shape(rgb.shape[:2], shape, label)
-    channels = rgb >= SET_THRESHOLD
+    channels = rgb >= MARK_THRESHOLD
     if _carries_transparency(alpha):
-        channels &= (alpha >= SET_THRESHOLD)[:, :, None]
+        channels &= (alpha >= MARK_THRESHOLD)[:, :, None]
     return channels[:, :, 0], channels[:, :, 1], channels[:, :, 2]
 
 
@@ -100,23 +102,13 @@ def open_upright(data: bytes, label: str, max_bytes: int) -> Image.Image:
             "InvalidImage.Format",
             f"The {label} file is a {picture.format} image; use JPG, JPEG, PNG, BMP or WEBP.",
         )
-    check_resolution(*picture.size, label)
+    check_size(*picture.size, label)
     try:
         picture.load()
         ImageOps.exif_transpose(picture, in_place=True)  # in place: no copy when already upright
     except _DECODE_ERRORS as error:
         raise _corrupt(label, error) from error
     return picture
-
-
-def check_resolution(width: int, height: int, label: str) -> None:
-    """Refuse a side outside MIN_SIDE..MAX_SIDE with InvalidImage.Resolution."""
-    if not (MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE):
-        raise ScribbleSegError(
-            "InvalidImage.Resolution",
-            f"The {label} ({width}x{height} pixels) must be between {MIN_SIDE} and "
-            f"{MAX_SIDE} pixels on each side.",
-        )
 
 
 def check_same_shape(shape: tuple[int, ...], image_shape: tuple[int, ...], label: str) -> None:
@@ -148,7 +140,7 @@ def _sixteen_to_eight_bits(values: np.ndarray) -> np.ndarray:
 
 
 def _carries_transparency(alpha: np.ndarray | None) -> bool:
-    return alpha is not None and bool((alpha < SET_THRESHOLD).any())
+    return alpha is not None and bool((alpha < MARK_THRESHOLD).any())
 
 
 def _unreadable(data: bytes, label: str) -> ScribbleSegError:

@@ -13,8 +13,8 @@ import io
 import numpy as np
 from PIL import Image
 
-from scribbleseg.errors import ScribbleSegError
 from scribbleseg.request import SegmentOptions
+from scribbleseg_editor.errors import ScribbleSegError
 
 # zlib level 1: a 4096x4096 RGBA cut-out (upscaled astronaut) took 0.9 s and 12.7 MB, against
 # 4.9 s and 9.6 MB at Pillow's default level 6 (2 shared cores; Z_RLE / Z_HUFFMAN_ONLY were slower).

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from scribbleseg import imageio
-from scribbleseg.errors import ScribbleSegError
+from scribbleseg_editor.errors import ScribbleSegError
+from scribbleseg_editor.limits import check_size
 
 RETURN_FORMS = ("rgb_alpha", "only_alpha", "white_background")
 RETURN_FORMATS = ("PNG", "JPG")
@@ -118,7 +119,7 @@ def request_from_arrays(
             "InvalidParameter",
             f"The image must be an HxWx3 uint8 RGB array; got {_describe(image)}.",
         )
-    imageio.check_resolution(image.shape[1], image.shape[0], "image")
+    check_size(image.shape[1], image.shape[0])
     marks = {
         role: _marks_from_array(array, label, image.shape[:2])
         for role, label, array in (

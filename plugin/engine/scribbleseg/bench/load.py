@@ -31,6 +31,7 @@ import numpy as np
 from PIL import Image
 
 from scribbleseg import signing
+from scribbleseg.protocol import API_VERSION
 
 GRID = 4  # clients' objects sit in a GRID x GRID layout, so no two clients share one
 HEIGHT, WIDTH = 480, 640
@@ -91,7 +92,7 @@ def v3_headers(body: bytes, content_type: str, host: str, key_id: str, secret: s
         "host": host,
         "content-type": content_type,
         "x-acs-action": action,
-        "x-acs-version": "2024-01-11",
+        "x-acs-version": API_VERSION,
         "x-acs-date": (date or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "x-acs-signature-nonce": nonce or uuid.uuid4().hex,
         "x-acs-content-sha256": signing.sha256_hex(body),

@@ -26,16 +26,14 @@ from scribbleseg.cloud.errors import VENDOR_HOST, VENDOR_RETIRED, CloudError
 from scribbleseg.cloud.rpc import SIGNATURE_VERSIONS, RpcCall, RpcClient, endpoint_url
 from scribbleseg.cloud.transport import RetryPolicy, exchange, with_retries
 from scribbleseg.cloud.upload import openplatform_endpoint, upload_to_oss
-from scribbleseg.errors import ScribbleSegError
-from scribbleseg.imageio import MAX_IMAGE_BYTES
+from scribbleseg.protocol import ACTION, API_VERSION, CAPABILITY_HEADER, DIRECT_UPLOAD
 from scribbleseg.request import SegmentRequest
+from scribbleseg_editor.errors import ScribbleSegError
+from scribbleseg_editor.limits import MAX_IMAGE_BYTES
 
-ACTION = "InteractiveScribbleSegmentation"
-API_VERSION = "2024-01-11"
 PRODUCT = "aigen"
 REGION = "cn-shanghai"
-UPLOAD_MODES = ("auto", "direct", "oss")
-CAPABILITY_HEADER = "X-ScribbleSeg-Upload"
+UPLOAD_MODES = ("auto", DIRECT_UPLOAD, "oss")
 MAX_RESULT_BYTES = 64 * 1024 * 1024
 # URL parameter -> the SegmentRequest field of the marks it carries
 MARK_PARAMETERS = {
@@ -94,8 +92,8 @@ def _send(
 ) -> dict:
     """The action's JSON answer, with the files uploaded the chosen way."""
     if upload == "auto":
-        upload = "direct" if advertises_direct_upload(client, url) else "oss"
-    if upload == "direct":
+        upload = DIRECT_UPLOAD if advertises_direct_upload(client, url) else "oss"
+    if upload == DIRECT_UPLOAD:
         return client.call(RpcCall(url, ACTION, API_VERSION, params=params, files=files))
     uploaded = {
         name: upload_to_oss(client, data, openplatform=openplatform or openplatform_endpoint(url),
@@ -110,7 +108,7 @@ def advertises_direct_upload(client: RpcClient, url: str) -> bool:
     def probe() -> bool:
         reply = exchange(client.session, "GET", url, timeout_s=client.timeout_s,
                          max_bytes=1024 * 1024)
-        return reply.headers.get(CAPABILITY_HEADER, "").strip().lower() == "direct"
+        return reply.headers.get(CAPABILITY_HEADER, "").strip().lower() == DIRECT_UPLOAD
 
     return with_retries(probe, client.retries)
 

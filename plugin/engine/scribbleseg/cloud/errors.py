@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from xml.etree import ElementTree
 
-from scribbleseg.errors import ERROR_CODES, ScribbleSegError
+from scribbleseg_editor.errors import ERROR_CODES, ScribbleSegError
 
 VENDOR_HOST = "aigen.cn-shanghai.aliyuncs.com"
 VENDOR_RETIRED = (

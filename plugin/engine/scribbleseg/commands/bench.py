@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from scribbleseg.errors import ScribbleSegError
+from scribbleseg_editor.errors import ScribbleSegError
 
 POSTPROCESS_CHOICES = {"maskrefine": "maskrefine", "edgerefine": "edgerefine", "none": None}
 

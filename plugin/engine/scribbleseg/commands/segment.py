@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from scribbleseg.errors import ScribbleSegError
 from scribbleseg.output import encode_result
 from scribbleseg.request import POSTPROCESS_OPTIONS, RETURN_FORMS, SegmentRequest, decode_request
+from scribbleseg_editor.errors import ScribbleSegError
 
 JPEG_SUFFIXES = (".jpg", ".jpeg")
 

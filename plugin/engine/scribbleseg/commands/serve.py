@@ -8,7 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from scribbleseg.errors import ScribbleSegError
+from scribbleseg_editor.errors import ScribbleSegError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

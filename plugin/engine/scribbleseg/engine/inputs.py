@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scribbleseg.errors import ScribbleSegError
+from scribbleseg_editor.errors import ScribbleSegError
 
 POSTPROCESS_OPTIONS = ("edgerefine", "maskrefine", None)
 

@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from scribbleseg import signing
-from scribbleseg.errors import ScribbleSegError
+from scribbleseg_editor.errors import ScribbleSegError
 
 WINDOW_S = 15 * 60
 # Without these among SignedHeaders, the time, the nonce or the body could be swapped.

@@ -17,9 +17,8 @@ import threading
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 
-from scribbleseg import imageio
-from scribbleseg.errors import ScribbleSegError
 from scribbleseg.output import encode_result
+from scribbleseg.protocol import ACTION, CAPABILITY_HEADER, DIRECT_UPLOAD, RESULT_LIFETIME_S
 from scribbleseg.request import decode_request
 from scribbleseg.server import forms
 from scribbleseg.server.app import BaseHandler, EngineHTTPServer, new_request_id, report_unexpected
@@ -29,18 +28,18 @@ from scribbleseg.server.fetch import Network, UrlFetcher
 from scribbleseg.server.pool import WorkerPool
 from scribbleseg.server.results import ResultStore
 from scribbleseg.server.segmenting import segment_request
+from scribbleseg_editor.errors import ScribbleSegError
+from scribbleseg_editor.limits import MAX_IMAGE_BYTES, MAX_MASK_BYTES
 
-ACTION = "InteractiveScribbleSegmentation"
 # URL parameter -> (decode_request argument, size limit)
 INPUTS = {
-    "ImageUrl": ("image", imageio.MAX_IMAGE_BYTES),
-    "MaskImageUrl": ("mask", imageio.MAX_MASK_BYTES),
-    "PosScribbleImageUrl": ("positive", imageio.MAX_MASK_BYTES),
-    "NegScribbleImageUrl": ("negative", imageio.MAX_MASK_BYTES),
-    "IntegratedMaskUrl": ("integrated", imageio.MAX_MASK_BYTES),
+    "ImageUrl": ("image", MAX_IMAGE_BYTES),
+    "MaskImageUrl": ("mask", MAX_MASK_BYTES),
+    "PosScribbleImageUrl": ("positive", MAX_MASK_BYTES),
+    "NegScribbleImageUrl": ("negative", MAX_MASK_BYTES),
+    "IntegratedMaskUrl": ("integrated", MAX_MASK_BYTES),
 }
 MAX_BODY_BYTES = sum(limit for _, limit in INPUTS.values()) + 1024 * 1024  # + form overhead
-CAPABILITY_HEADER = "X-ScribbleSeg-Upload"
 HOST_PATTERN = re.compile(r"[A-Za-z0-9.\-\[\]:]{1,255}")
 
 
@@ -53,7 +52,7 @@ class CloudSettings:
     public_url: str | None = None  # base of ResultUrl; default: the Host the client called
     workers: int = 2
     queue: int = 4
-    result_ttl_s: float = 30 * 60
+    result_ttl_s: float = RESULT_LIFETIME_S
     fetch_timeout_s: float = 10.0
 
 
@@ -104,7 +103,7 @@ class CloudHandler(BaseHandler):
             self.send_json(200, {"status": "ok"})
         elif path == "/":
             self.send_json(200, {"Service": "ScribbleSeg", "Actions": [ACTION],
-                                 "Upload": "direct"}, {CAPABILITY_HEADER: "direct"})
+                                 "Upload": DIRECT_UPLOAD}, {CAPABILITY_HEADER: DIRECT_UPLOAD})
         elif path.startswith("/results/") and (
             found := self.server.store.get(path.removeprefix("/results/"))
         ):

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterable
 from urllib.parse import urljoin, urlsplit
 
-from scribbleseg.errors import ScribbleSegError
+from scribbleseg_editor.errors import ScribbleSegError
 
 MAX_REDIRECTS = 3
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)

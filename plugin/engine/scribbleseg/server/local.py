@@ -21,18 +21,17 @@ from importlib import metadata
 
 import numpy as np
 
-from scribbleseg import imageio
-from scribbleseg.errors import ScribbleSegError
 from scribbleseg.request import SegmentOptions, SegmentRequest, request_from_arrays
 from scribbleseg.server.app import BaseHandler, EngineHTTPServer, report_unexpected
 from scribbleseg.server.cache import PreparedImageCache
 from scribbleseg.server.segmenting import segment_request
-from scribbleseg_editor import host, hostfile
+from scribbleseg_editor import host, hostfile, limits
+from scribbleseg_editor.errors import ScribbleSegError
 
 LOOPBACK_NAMES = {"127.0.0.1", "localhost", "[::1]"}
 MAX_HEADER_LINE = 4096
 PLANE_NAMES = set(host.PLANE_ORDER)
-MAX_BODY_BYTES = MAX_HEADER_LINE + imageio.MAX_SIDE**2 * (3 + len(PLANE_NAMES))
+MAX_BODY_BYTES = MAX_HEADER_LINE + limits.MAX_SIDE**2 * (3 + len(PLANE_NAMES))
 
 
 class LocalHost(EngineHTTPServer):
@@ -161,7 +160,7 @@ def _parse_header(line: bytes) -> dict:
         raise ScribbleSegError(
             "InvalidParameter", f"planes must list distinct names of {sorted(PLANE_NAMES)}."
         )
-    imageio.check_resolution(width, height, "image")  # before reading: bounds the memory
+    limits.check_size(width, height)  # before reading: bounds the memory
     return dict(header, width=width, height=height)
 
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from scribbleseg.errors import ScribbleSegError
+from scribbleseg_editor.errors import ScribbleSegError
 
 
 class WorkerPool:

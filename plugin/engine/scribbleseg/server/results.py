@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Protocol
 
+from scribbleseg.protocol import RESULT_LIFETIME_S
+
 EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg"}
 CONTENT_TYPES = {extension: kind for kind, extension in EXTENSIONS.items()}
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}\.(png|jpg)")  # token_urlsafe(32) + extension
@@ -31,7 +33,7 @@ class ResultStore(Protocol):
 
 
 class LocalDiskStore:
-    def __init__(self, folder: Path, ttl_s: float = 30 * 60) -> None:
+    def __init__(self, folder: Path, ttl_s: float = RESULT_LIFETIME_S) -> None:
         self.folder = Path(folder)
         self.ttl_s = ttl_s
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)

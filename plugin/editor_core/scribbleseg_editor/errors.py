@@ -1,8 +1,10 @@
-"""The one error type of the engine, carrying the cloud API's error code.
+"""The one error type, carrying the cloud API's error code (standard library only).
 
-Every refusal a user can meet (bad input, limits, authentication, engine faults) is a
-`ScribbleSegError`. The HTTP server turns it into the API's error body; the command line
-prints its message; the editor plug-ins show it in a message box.
+Every refusal a user can meet (bad input, limits, authentication, engine faults, and in the
+editors a document that is not ready or an engine that cannot start) is a `ScribbleSegError`.
+The HTTP server turns it into the API's error body; the command line prints its message; the
+editor plug-ins show it in a message box. The engine imports it from here, so the editors, which
+cannot import the engine, share it.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "IllegalUrlParameter": (400, "Pass an http(s) URL that the server may fetch."),
     "InvalidAction.NotFound": (400, "Use Action=InteractiveScribbleSegmentation."),
     "InvalidImage.Format": (400, "Use a JPG, JPEG, PNG, BMP or WEBP file."),
-    "InvalidImage.Resolution": (400, "Resize the image to between 32x32 and 4096x4096 pixels."),
-    "InvalidFile.Size": (400, "Use a smaller file: images up to 10 MB, masks up to 5 MB."),
+    "InvalidImage.Resolution": (400, "Scale the image down (or crop it), then run again."),
+    "InvalidFile.Size": (400, "Use a smaller file."),
     "InvalidFile.Content": (400, "The file could not be decoded; export it again."),
     "InvalidFile.Download": (400, "Make sure the URL is reachable and returns the file."),
     "AuthFailed": (403, "Check the AccessKeyId, the secret and the request signature."),
@@ -24,6 +26,15 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "InternalError": (500, "Retry; if it persists, report the RequestId."),
     "InternalError.Algo": (500, "Retry; if it persists, report the RequestId."),
     "InternalError.Timeout": (500, "Retry with a smaller image."),
+    # Conditions only the editors meet; the message says what to do.
+    "NoScribbleLayers": (400, ""),
+    "NoStrokes": (400, ""),
+    "NoTargetLayer": (400, ""),
+    "ScribbleLayerOpaque": (400, ""),
+    "UnsupportedDocument": (400, ""),
+    "EngineNotInstalled": (503, ""),
+    "HostUnreachable": (503, ""),
+    "HostFailed": (503, ""),
 }
 
 
