@@ -1,4 +1,7 @@
-"""`build.py models`: the subject model built from its npm package, verified, or a clear refusal."""
+"""`build.py models`: the subject model built from its npm package without npm, verified, or a
+clear refusal. Most tests run against a local stand-in of the registry serving a small package
+shaped like the real one (tests/npm_standin.py), with npm hidden from PATH; CI's own
+`build.py models` exercises the real registry."""
 
 from __future__ import annotations
 
@@ -11,26 +14,46 @@ import sys
 from pathlib import Path
 
 import pytest
+from npm_standin import fake_model_package, serving
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = json.loads((ROOT / "manifest.json").read_text(encoding="utf-8"))
 CACHED_PACKAGE = ROOT / "models" / ".cache" / "imgly-background-removal-data-1.4.5.tgz"
+FAKE_SPEC = "@scribbleseg-test/fake-data@1.0.0"
+UNREACHABLE = "http://127.0.0.1:9"  # the discard port: nothing listens there
 
 
-def build_models(root: Path, *extra: str, path: str | None = None) -> subprocess.CompletedProcess:
-    """Run `build.py models` of this checkout as a user would, for the project at `root`."""
-    environment = dict(os.environ) if path is None else {**os.environ, "PATH": path}
+def build_models(root: Path, *extra: str, registry: str | None = None
+                 ) -> subprocess.CompletedProcess:
+    """Run `build.py models` as a user would, with a PATH that has no npm on it."""
+    no_npm = root.parent / "bin-without-npm"
+    no_npm.mkdir(exist_ok=True)
+    environment = {**os.environ, "PATH": str(no_npm)}
+    if registry:
+        environment["npm_config_registry"] = registry
     command = [sys.executable, str(root / "build.py"), "models", *extra]
-    return subprocess.run(command, cwd=root, env=environment, capture_output=True, text=True)
+    return subprocess.run(command, cwd=root, env=environment, capture_output=True, text=True,
+                          timeout=600)
 
 
 def project_copy(tmp_path: Path, models: list[dict]) -> Path:
-    """A project folder with build.py, its build steps and a manifest listing `models`."""
+    """A project folder with build.py, its build steps, the editor core and a manifest
+    listing `models`."""
     root = tmp_path / "project"
-    shutil.copytree(ROOT / "plugin" / "build_steps", root / "plugin" / "build_steps")
+    for part in ("build_steps", "editor_core"):
+        shutil.copytree(ROOT / "plugin" / part, root / "plugin" / part)
     shutil.copy(ROOT / "build.py", root)
     (root / "manifest.json").write_text(json.dumps({**MANIFEST, "models": models}))
     return root
+
+
+@pytest.fixture()
+def fake_project(tmp_path: Path) -> tuple[Path, Path, dict]:
+    """(project, the fake package's tarball, its manifest entry)."""
+    tarball, facts = fake_model_package(tmp_path)
+    entry = {"file": "fake.onnx", "package": FAKE_SPEC, "resource": "/models/medium",
+             "license": "test", **facts}
+    return project_copy(tmp_path, [entry]), tarball, entry
 
 
 def test_manifest_lists_the_medium_model_with_its_licence():
@@ -43,50 +66,80 @@ def test_manifest_lists_the_medium_model_with_its_licence():
     assert entry["license"] == "AGPL-3.0"
 
 
-@pytest.fixture(scope="module")
-def first_build(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    """models/ built once for this module (fetching the package into models/.cache if needed)."""
-    if not CACHED_PACKAGE.is_file() and shutil.which("npm") is None:
-        pytest.skip("npm is not installed and models/.cache has no package: cannot build the model")
-    target = tmp_path_factory.mktemp("models")
-    return target, build_models(ROOT, "--models-dir", str(target))
+def test_without_npm_the_model_comes_from_the_registry_and_is_verified(fake_project):
+    root, tarball, entry = fake_project
+    with serving({FAKE_SPEC: tarball}) as registry:
+        result = build_models(root, registry=registry.url)
+        again = build_models(root, registry=registry.url)
 
-
-def test_models_are_built_from_the_package_and_verified(first_build):
-    target, result = first_build
     assert result.returncode == 0, result.stdout + result.stderr
-    [entry] = MANIFEST["models"]
-    built = target / entry["file"]
-    assert built.stat().st_size == entry["size"]
+    built = root / "models" / entry["file"]
     assert hashlib.sha256(built.read_bytes()).hexdigest() == entry["sha256"]
+    assert f"Downloading {FAKE_SPEC}" in result.stdout, "the user sees the download's progress"
     assert "verified" in result.stdout
+    assert "127.0.0.1" not in result.stdout, "messages name the package, not the host"
+    assert again.returncode == 0 and "up to date" in again.stdout
+    assert len(registry.requests) == 2, "the second run fetched nothing"
 
-    again = build_models(ROOT, "--models-dir", str(target))
-    assert again.returncode == 0
-    assert "up to date" in again.stdout
+
+def test_an_interrupted_download_resumes(fake_project):
+    root, tarball, entry = fake_project
+    cache = root / "models" / ".cache"
+    cache.mkdir(parents=True)
+    first_part = tarball.read_bytes()[:tarball.stat().st_size // 2]
+    (cache / "scribbleseg-test-fake-data-1.0.0.tgz.part").write_bytes(first_part)
+
+    with serving({FAKE_SPEC: tarball}) as registry:
+        result = build_models(root, registry=registry.url)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert registry.requests[-1]["range"] == f"bytes={len(first_part)}-"
+    assert (cache / "scribbleseg-test-fake-data-1.0.0.tgz").read_bytes() == tarball.read_bytes()
 
 
-def test_a_model_that_does_not_match_the_manifest_is_refused(first_build, tmp_path):
-    [entry] = MANIFEST["models"]
-    root = project_copy(tmp_path, [{**entry, "sha256": "0" * 64}])
-    (root / "models" / ".cache").mkdir(parents=True)
-    (root / "models" / ".cache" / CACHED_PACKAGE.name).symlink_to(CACHED_PACKAGE)
-
-    result = build_models(root)
+def test_a_tarball_that_fails_the_registrys_integrity_is_refused(fake_project):
+    root, tarball, entry = fake_project
+    with serving({FAKE_SPEC: tarball}) as registry:
+        registry.wrong_integrity = True
+        result = build_models(root, registry=registry.url)
 
     assert result.returncode == 1
-    assert "size or SHA-256 differs from manifest.json" in result.stdout
+    assert "does not match the registry's integrity hash" in result.stdout
+    assert not (root / "models" / entry["file"]).exists()
+    assert not list((root / "models" / ".cache").iterdir()), "nothing unchecked is kept"
+
+
+def test_a_model_that_does_not_match_the_manifest_is_refused(fake_project, tmp_path):
+    root, tarball, entry = fake_project
+    manifest = json.loads((root / "manifest.json").read_text())
+    manifest["models"][0]["sha256"] = "0" * 64
+    (root / "manifest.json").write_text(json.dumps(manifest))
+
+    with serving({FAKE_SPEC: tarball}) as registry:
+        result = build_models(root, registry=registry.url)
+
+    assert result.returncode == 1
+    assert "differs from manifest.json" in result.stdout
     assert not (root / "models" / entry["file"]).exists()
 
 
-def test_without_npm_it_says_what_to_do_and_that_the_engine_still_works(tmp_path):
-    root = project_copy(tmp_path, MANIFEST["models"])
-    empty_bin = tmp_path / "bin"
-    empty_bin.mkdir()
-
-    result = build_models(root, path=str(empty_bin))
+def test_offline_it_names_the_package_and_says_the_engine_still_works(fake_project):
+    root, _, _ = fake_project
+    result = build_models(root, registry=UNREACHABLE)
 
     assert result.returncode == 1
-    assert "npm was not found" in result.stdout
+    assert f"Could not fetch {FAKE_SPEC}: no connection" in result.stdout
     assert "keeps working without it" in result.stdout
-    assert "python3 build.py models" in result.stdout
+    assert "127.0.0.1" not in result.stdout
+
+
+@pytest.mark.skipif(not CACHED_PACKAGE.is_file(), reason="models/.cache holds no real package "
+                    "(CI's `build.py models` fetches it)")
+def test_the_real_package_builds_the_manifests_model(tmp_path):
+    """The real tarball (as the registry serves it) through the stand-in: offline, no npm."""
+    with serving({MANIFEST["models"][0]["package"]: CACHED_PACKAGE}) as registry:
+        project = project_copy(tmp_path, MANIFEST["models"])
+        result = build_models(project, registry=registry.url)
+    assert result.returncode == 0, result.stdout + result.stderr
+    [entry] = MANIFEST["models"]
+    assert (project / "models" / entry["file"]).stat().st_size == entry["size"]

@@ -1,4 +1,6 @@
-"""`build.py dev`: a development environment in .venv (engine editable, test tools)."""
+"""`build.py dev`: a development environment in .venv (engine editable, test tools) and the
+model in models/, so the first cut-out uses the engine at its best. Without network the model
+step says what it could not fetch and the engine runs weights-free."""
 
 from __future__ import annotations
 
@@ -9,19 +11,38 @@ import sys
 import venv
 from pathlib import Path
 
+from buildtasks import models
+from buildtasks.layout import load_manifest
+from scribbleseg_editor.errors import ScribbleSegError
+
 
 def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
-    parser.description = "Create .venv with the engine (editable) and the test tools."
+    parser.description = ("Create .venv with the engine (editable) and the test tools, and "
+                          "build models/.")
     parser.add_argument("--force", action="store_true", help="reinstall even if up to date")
 
 
 def run(args: argparse.Namespace, root: Path) -> int:
+    if not environment_ready(root, args.force):
+        return 1
+    try:
+        models.build_all(load_manifest(root)["models"], root / "models",
+                         root / "models" / ".cache")
+    except ScribbleSegError as error:
+        models.say(error.message)
+        models.say("Running weights-free (colour only) until `python3 build.py models` "
+                   "can fetch it.")
+    return 0
+
+
+def environment_ready(root: Path, force: bool) -> bool:
+    """.venv with the engine and test tools, reinstalled when pyproject.toml changed."""
     env_dir = root / ".venv"
     python = env_dir / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
     stamp = env_dir / ".scribbleseg-dev-stamp"
     wanted = hashlib.sha256((root / "pyproject.toml").read_bytes()).hexdigest()
-    if not args.force and stamp.is_file() and stamp.read_text() == wanted:
-        return 0
+    if not force and stamp.is_file() and stamp.read_text() == wanted:
+        return True
     if not python.exists():
         print(f"build.py dev: creating {env_dir}", flush=True)
         venv.create(env_dir, with_pip=True)
@@ -30,6 +51,6 @@ def run(args: argparse.Namespace, root: Path) -> int:
                "-e", f"{root}[dev]"]
     if subprocess.run(command).returncode != 0:
         print("build.py dev: pip failed; check the network access to PyPI and run again.")
-        return 1
+        return False
     stamp.write_text(wanted)
-    return 0
+    return True

@@ -32,7 +32,11 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "NoTargetLayer": (400, ""),
     "ScribbleLayerOpaque": (400, ""),
     "UnsupportedDocument": (400, ""),
+    "UnsupportedEditor": (400, ""),
+    "OutputFailed": (500, ""),
     "EngineNotInstalled": (503, ""),
+    "EngineInstallFailed": (503, ""),
+    "EngineInstallCancelled": (503, ""),
     "HostUnreachable": (503, ""),
     "HostFailed": (503, ""),
 }
@@ -55,3 +59,20 @@ class ScribbleSegError(Exception):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
+
+
+# Codes whose advice speaks to an API caller about its parameters: in an editor the plug-in built
+# the request, so the user gets this advice instead.
+API_CALLER_CODES = {"InvalidParameter", "ClientError.IllegalArgument", "IllegalUrlParameter",
+                    "InvalidAction.NotFound"}
+EDITOR_ADVICE = "Update ScribbleSeg (build.py install); if it persists, report this message."
+
+
+def editor_message(error: ScribbleSegError) -> str:
+    """A refusal in the words an editor user reads: a sentence, then what to do."""
+    message = error.message.strip()
+    message = message[:1].upper() + message[1:]
+    if not message.endswith((".", "!", "?")):
+        message += "."
+    advice = EDITOR_ADVICE if error.code in API_CALLER_CODES else error.recommend
+    return message if not advice or advice in message else f"{message} {advice}"
