@@ -1,18 +1,7 @@
 """Find or start the desktop engine host and ask it for a mask (standard library only).
 
-Wire format of the editors' fast path, `POST /local/v1/segment` on 127.0.0.1:
-    headers  Authorization: Bearer <token>, Content-Type: application/x-scribbleseg-planes
-    body     one JSON line (header), then the image as W*H*3 bytes RGB, then one W*H byte plane
-             for each name in header["planes"] (in the order listed; 0 = unset, else set; the
-             "mask" plane may carry soft values 0..255)
-    header   {"width", "height", "planes": [...], "postprocess": "maskrefine"|"edgerefine",
-              "edge_feathering": bool, "engine": "local"|"cloud", "endpoint": URL (cloud only)}
-    answer   200: the alpha, W*H bytes, with a Server-Timing header (receive, prepare, engine in
-             ms; prepare is about 0 when the image was cached); otherwise a JSON error
-             {"Code", "Message", "Recommend"}
-`GET /local/v1/health` (same token) answers {"status": "ok", "pid": ..., "version": ...,
-"cache": {"hits", "misses", "items", "bytes"}} (the host's cache of prepared images).
-Requests whose Host header does not name loopback are refused (DNS rebinding).
+The request and its answer are wire.py's; the host announces itself in hostfile.py's runtime
+file; how long it waits to start and how long it stays up idle are manifest.json's "engine".
 """
 
 from __future__ import annotations
@@ -25,17 +14,17 @@ import subprocess
 import sys
 import time
 
-from . import hostfile
+from . import hostfile, wire
 from .errors import ScribbleSegError
-
-CONTENT_TYPE = "application/x-scribbleseg-planes"
-PLANE_ORDER = ("mask", "positive", "negative")
-
-
-HostError = ScribbleSegError  # transitional name, until the adapters say ScribbleSegError
-
+from .manifest import load_manifest
+from .options import SegmentOptions
 
 ENGINE_RECORD = "engine.json"  # written by `build.py install`: {"python", "models"}
+HEALTH_TIMEOUT_S = 2.0     # a running host answers its health check at once
+REQUEST_TIMEOUT_S = 600.0  # the longest a 4096x4096 stroke may take on a slow computer
+START_POLL_S = 0.1         # how often a starting host is looked for
+# Windows: DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP, so the host outlives the editor.
+WINDOWS_DETACH_FLAGS = 0x00000008 | 0x00000200
 
 
 def engine_launch() -> tuple[list[str], dict[str, str]]:
@@ -51,29 +40,29 @@ def engine_launch() -> tuple[list[str], dict[str, str]]:
             record = json.loads((hostfile.config_dir() / ENGINE_RECORD).read_text())
             python = str(record["python"])
         except (OSError, ValueError, KeyError, TypeError) as error:
-            raise HostError(
+            raise ScribbleSegError(
                 "EngineNotInstalled",
                 "The ScribbleSeg engine is not installed. Run `python3 build.py install` "
                 "in the ScribbleSeg folder, then try again.",
             ) from error
         if record.get("models"):
             environment.setdefault("SCRIBBLESEG_MODELS", str(record["models"]))
-    return [python, "-m", "scribbleseg", "serve", "--local"], environment
+    idle_minutes = load_manifest()["engine"]["idle_exit_minutes"]
+    return ([python, "-m", "scribbleseg", "serve", "--local", "--idle-minutes",
+             str(idle_minutes)], environment)
 
 
 class HostConnection:
     """A running engine host on loopback."""
 
-    def __init__(self, port: int, token: str, timeout: float = 600.0) -> None:
+    def __init__(self, port: int, token: str) -> None:
         self.port = port
         self.token = token
-        self.timeout = timeout
 
     def _request(self, method: str, path: str, body: bytes = b"",
-                 timeout: float | None = None) -> bytes:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port,
-                                                timeout=timeout or self.timeout)
-        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": CONTENT_TYPE}
+                 timeout: float = REQUEST_TIMEOUT_S) -> bytes:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": wire.CONTENT_TYPE}
         try:
             # A host that refuses a request early closes before the body is sent: read why.
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
@@ -81,8 +70,8 @@ class HostConnection:
             response = connection.getresponse()
             data = response.read()
         except (OSError, http.client.HTTPException) as error:
-            raise HostError("HostUnreachable",
-                            f"The engine host did not answer: {error}") from error
+            raise ScribbleSegError("HostUnreachable",
+                                   f"The engine host did not answer: {error}") from error
         finally:
             connection.close()
         if response.status != 200:
@@ -90,27 +79,24 @@ class HostConnection:
         return data
 
     def health(self) -> dict:
-        return json.loads(self._request("GET", "/local/v1/health", timeout=2.0))
+        return json.loads(self._request("GET", wire.HEALTH_PATH, timeout=HEALTH_TIMEOUT_S))
 
     def segment(self, width: int, height: int, rgb: bytes, planes: dict[str, bytes],
-                options: dict) -> bytes:
+                options: SegmentOptions, engine: str = "local", endpoint: str = "") -> bytes:
         """Send the image and the named planes; return the alpha as width*height bytes."""
-        names = [name for name in PLANE_ORDER if planes.get(name) is not None]
-        header = dict(options, width=width, height=height, planes=names)
-        body = b"".join([json.dumps(header).encode(), b"\n", rgb, *(planes[n] for n in names)])
-        alpha = self._request("POST", "/local/v1/segment", body)
+        body = wire.encode_request(width, height, rgb, planes, options, engine, endpoint)
+        alpha = self._request("POST", wire.SEGMENT_PATH, body)
         if len(alpha) != width * height:
-            raise HostError("InternalError", "The engine host sent a truncated mask.")
+            raise ScribbleSegError("InternalError", "The engine host sent a truncated mask.")
         return alpha
 
 
-def _error_from_body(data: bytes, status: int) -> HostError:
+def _error_from_body(data: bytes, status: int) -> ScribbleSegError:
     try:
         body = json.loads(data)
-        message, advice = body["Message"], body.get("Recommend", "")
-        return HostError(body["Code"], message if advice in message else f"{message} {advice}")
+        return ScribbleSegError(body["Code"], body["Message"], http_status=status)
     except (ValueError, KeyError, TypeError):
-        return HostError("InternalError", f"The engine host answered HTTP {status}.")
+        return ScribbleSegError("InternalError", f"The engine host answered HTTP {status}.")
 
 
 def find_host() -> HostConnection | None:
@@ -121,17 +107,18 @@ def find_host() -> HostConnection | None:
     connection = HostConnection(int(runtime["port"]), str(runtime["token"]))
     try:
         connection.health()
-    except HostError:
+    except ScribbleSegError:
         return None
     return connection
 
 
-def start_host(timeout: float = 60.0) -> HostConnection:
+def start_host() -> HostConnection:
     """Start `scribbleseg serve --local` detached and wait until it answers."""
+    timeout = load_manifest()["engine"]["start_timeout_seconds"]
     log_path = hostfile.runtime_dir() / "host.log"
     log_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     command, environment = engine_launch()
-    detach = ({"creationflags": 0x00000008 | 0x00000200} if sys.platform == "win32"
+    detach = ({"creationflags": WINDOWS_DETACH_FLAGS} if sys.platform == "win32"
               else {"start_new_session": True})
     with open(log_path, "ab") as log:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
@@ -142,12 +129,13 @@ def start_host(timeout: float = 60.0) -> HostConnection:
         if connection is not None:
             return connection
         if process.poll() is not None and find_host() is None:
-            raise HostError("HostFailed", f"The engine host stopped at start; see {log_path}.")
-        time.sleep(0.1)
-    raise HostError("HostFailed", f"The engine host did not start in {timeout:.0f} s; "
-                                  f"see {log_path}.")
+            raise ScribbleSegError("HostFailed",
+                                   f"The engine host stopped at start; see {log_path}.")
+        time.sleep(START_POLL_S)
+    raise ScribbleSegError("HostFailed", f"The engine host did not start in {timeout:.0f} s; "
+                                         f"see {log_path}.")
 
 
-def ensure_host(timeout: float = 60.0) -> HostConnection:
+def ensure_host() -> HostConnection:
     """The running host, or a freshly started one."""
-    return find_host() or start_host(timeout)
+    return find_host() or start_host()

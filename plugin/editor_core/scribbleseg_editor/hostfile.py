@@ -35,7 +35,10 @@ def config_dir() -> Path:
     if sys.platform == "win32":
         return Path(os.environ.get("APPDATA", Path.home())) / "scribbleseg"
     if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "scribbleseg"
+        # Apple keeps ~/Library/Preferences for the system's own preference files (written
+        # through NSUserDefaults only), so, as macOS apps do, the settings go in the app's
+        # Application Support folder: a folder of their own beside the engine and models.
+        return _macos_app_folder() / "settings"
     return Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "scribbleseg"
 
 
@@ -47,8 +50,12 @@ def data_dir() -> Path:
     if sys.platform == "win32":
         return Path(os.environ.get("LOCALAPPDATA", Path.home())) / "scribbleseg"
     if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "scribbleseg"
+        return _macos_app_folder()
     return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "scribbleseg"
+
+
+def _macos_app_folder() -> Path:
+    return Path.home() / "Library" / "Application Support" / "scribbleseg"
 
 
 def write_runtime(port: int, token: str, pid: int) -> Path:

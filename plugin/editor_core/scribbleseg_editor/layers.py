@@ -1,15 +1,54 @@
-"""Which layers hold the strokes and which layer gets the result, whatever the editor.
+"""An editor's layer stack as the core sees it, and the rules on it: which layers hold the
+strokes, which layer gets the result, and which scribble layers Add Scribble Layers creates.
 
-The editors hand over their layers as a flat list from top to bottom (groups walked into) and a
-function giving a layer's name; nothing here touches an editor API.
+The adapters describe their layers as `Layer` values, top to bottom, groups with their children;
+nothing here touches an editor API.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TypeVar
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
-Layer = TypeVar("Layer")
+# What a layer is, as far as a run is concerned.
+PAINT = "paint"    # pixels a run can read: a target or a scribble layer
+GROUP = "group"    # walked into, never a target
+CUTOUT = "cutout"  # the result of an earlier run: never a target, never a scribble layer
+OTHER = "other"    # anything else the editor has (Krita's vector or filter layers): skipped
+ROLES = ("positive", "negative")
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A rectangle in image coordinates: a layer's bounds, and the frame a run works in."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer: `id` is the editor's identity for it (names repeat, wrappers differ)."""
+
+    id: str
+    name: str
+    kind: str
+    frame: Frame
+    has_alpha: bool = True
+    children: tuple[Layer, ...] = ()
+
+
+def flat_layers(stack: Sequence[Layer]) -> list[Layer]:
+    """The layers from top to bottom with groups walked into (groups themselves left out)."""
+    def walk(layers: Sequence[Layer]) -> Iterator[Layer]:
+        for layer in layers:
+            if layer.kind == GROUP:
+                yield from walk(layer.children)
+            else:
+                yield layer
+    return list(walk(stack))
 
 
 def is_named(name: str, names: Sequence[str]) -> bool:
@@ -17,23 +56,37 @@ def is_named(name: str, names: Sequence[str]) -> bool:
     return name.strip().casefold() in {n.strip().casefold() for n in names}
 
 
-def find_scribble_layers(layers: Sequence[Layer], name_of: Callable[[Layer], str],
+def find_scribble_layers(stack: Sequence[Layer],
                          names: dict[str, list[str]]) -> dict[str, Layer | None]:
-    """{"positive": layer or None, "negative": layer or None}: the topmost layer of each name."""
-    return {role: next((layer for layer in layers if is_named(name_of(layer), role_names)), None)
-            for role, role_names in names.items()}
+    """{"positive": layer or None, "negative": layer or None}: the topmost paint layer of each
+    role's names."""
+    paint = [layer for layer in flat_layers(stack) if layer.kind == PAINT]
+    return {role: next((layer for layer in paint if is_named(layer.name, names[role])), None)
+            for role in ROLES}
 
 
-def choose_target(layers: Sequence[Layer], active: Layer | None,
-                  is_scribble: Callable[[Layer], bool]) -> Layer | None:
-    """The layer the strokes belong to: the active layer unless it is a scribble layer, else the
-    first layer below the lowest scribble layer, else the topmost other layer."""
-    if active is not None and not is_scribble(active):
+def choose_target(stack: Sequence[Layer], active_id: str | None,
+                  scribbles: dict[str, Layer | None]) -> Layer | None:
+    """The layer the strokes belong to: the active layer if it is a paint layer and no scribble
+    layer, else the first such layer below the lowest scribble layer, else the topmost one."""
+    layers = flat_layers(stack)
+    scribble_ids = {layer.id for layer in scribbles.values() if layer is not None}
+    candidates = [layer for layer in layers
+                  if layer.kind == PAINT and layer.id not in scribble_ids]
+    active = next((layer for layer in candidates if layer.id == active_id), None)
+    if active is not None:
         return active
-    others = [layer for layer in layers if not is_scribble(layer)]
-    scribble_positions = [i for i, layer in enumerate(layers) if is_scribble(layer)]
-    if scribble_positions:
-        below = [layer for layer in layers[scribble_positions[-1] + 1:] if not is_scribble(layer)]
+    positions = [index for index, layer in enumerate(layers) if layer.id in scribble_ids]
+    if positions:
+        below = [layer for layer in layers[positions[-1] + 1:] if layer in candidates]
         if below:
             return below[0]
-    return others[0] if others else None
+    return candidates[0] if candidates else None
+
+
+def layers_to_add(stack: Sequence[Layer], names: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """(role, name) of each missing scribble layer, in the order to insert them, each on top of
+    the last (so Positive ends uppermost). The name is the role's first configured name, the one
+    Segment looks for first: a second Add finds both and adds nothing."""
+    found = find_scribble_layers(stack, names)
+    return [(role, names[role][0]) for role in reversed(ROLES) if found[role] is None]

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-# A stroke pixel is at least half opaque: soft brush fringes do not widen the strokes.
-STROKE_MIN_ALPHA = 128
-_STROKE_TABLE = bytes(0 if value < STROKE_MIN_ALPHA else 255 for value in range(256))
+from .limits import MARK_THRESHOLD
+
+_STROKE_TABLE = bytes(0 if value < MARK_THRESHOLD else 255 for value in range(256))
 
 
 def channel(pixels: bytes, pixel_size: int, offset: int) -> bytes:
@@ -18,9 +18,9 @@ def channel(pixels: bytes, pixel_size: int, offset: int) -> bytes:
     return pixels[offset::pixel_size]
 
 
-def stroke_plane(pixels: bytes, pixel_size: int, alpha_offset: int) -> bytes:
-    """255 where a scribble layer is painted (alpha >= STROKE_MIN_ALPHA), else 0."""
-    return channel(pixels, pixel_size, alpha_offset).translate(_STROKE_TABLE)
+def stroke_plane(alpha: bytes) -> bytes:
+    """255 where a scribble layer's alpha is painted (at least MARK_THRESHOLD), else 0."""
+    return alpha.translate(_STROKE_TABLE)
 
 
 def interleave(planes: Sequence[bytes]) -> bytes:
@@ -32,14 +32,15 @@ def interleave(planes: Sequence[bytes]) -> bytes:
     return bytes(pixels)
 
 
-def pick_channels(pixels: bytes, pixel_size: int, offsets: Sequence[int]) -> bytes:
-    """Reorder or drop channels, e.g. BGRA -> RGB with offsets (2, 1, 0)."""
-    return interleave([channel(pixels, pixel_size, offset) for offset in offsets])
+def has_marks(plane: bytes) -> bool:
+    """Whether a stroke or mask plane marks a pixel: a byte of at least MARK_THRESHOLD (the
+    engine's 0.5 fraction, options.SELECTED_FRACTION)."""
+    return plane.translate(_STROKE_TABLE).count(0) != len(plane)
 
 
-def is_blank(plane: bytes) -> bool:
-    """Whether a plane has no set pixel."""
-    return plane.count(0) == len(plane)
+def is_uniform(plane: bytes) -> bool:
+    """Whether every pixel of a plane has the same value (it marks nothing out)."""
+    return not plane or plane.count(plane[0]) == len(plane)
 
 
 def place(plane: bytes, width: int, height: int, canvas_width: int, canvas_height: int,

@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 from . import hostfile
+from .options import SegmentOptions
 
 SETTINGS_NAME = "settings.json"
 
@@ -36,13 +37,8 @@ class RunOptions:
     postprocess: str = "maskrefine"
     feather: bool = True
 
-    def wire_options(self) -> dict:
-        """The option fields of the engine host's request header (see host.py)."""
-        options = {"postprocess": self.postprocess, "edge_feathering": self.feather,
-                   "engine": self.engine}
-        if self.engine == "cloud":
-            options["endpoint"] = self.endpoint
-        return options
+    def segment_options(self) -> SegmentOptions:
+        return SegmentOptions(postprocess=self.postprocess, feather=self.feather)
 
 
 def settings_path() -> Path:
