@@ -1,6 +1,6 @@
 """Desktop mode: the editors' engine host on 127.0.0.1.
 
-Client and wire format: scribbleseg_editor/host.py.
+Client: scribbleseg_editor/host.py; wire format: scribbleseg_editor/wire.py.
 
 Safety on a shared machine: binds loopback only, every request carries the token of the runtime
 file (readable by this user alone), and the Host header must name loopback so that a web page
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hmac
 import importlib
-import json
 import os
 import secrets
 import threading
@@ -21,17 +20,16 @@ from importlib import metadata
 
 import numpy as np
 
-from scribbleseg.request import SegmentOptions, SegmentRequest, request_from_arrays
+from scribbleseg.request import SegmentRequest, request_from_arrays
 from scribbleseg.server.app import BaseHandler, EngineHTTPServer, report_unexpected
 from scribbleseg.server.cache import PreparedImageCache
 from scribbleseg.server.segmenting import segment_request
-from scribbleseg_editor import host, hostfile, limits
+from scribbleseg_editor import host, hostfile, limits, wire
 from scribbleseg_editor.errors import ScribbleSegError
 
 LOOPBACK_NAMES = {"127.0.0.1", "localhost", "[::1]"}
-MAX_HEADER_LINE = 4096
-PLANE_NAMES = set(host.PLANE_ORDER)
-MAX_BODY_BYTES = MAX_HEADER_LINE + limits.MAX_SIDE**2 * (3 + len(PLANE_NAMES))
+MAX_HEADER_LINE = wire.MAX_HEADER_BYTES
+MAX_BODY_BYTES = MAX_HEADER_LINE + limits.MAX_SIDE**2 * (3 + len(wire.PLANE_ORDER))
 
 
 class LocalHost(EngineHTTPServer):
@@ -109,7 +107,7 @@ class LocalHandler(BaseHandler):
         header, request = self._read_request()
         received = time.perf_counter()
         with self.server.engine_lock:
-            if header.get("engine", "local") == "cloud":
+            if header.engine == "cloud":
                 alpha, timings = _segment_via_cloud(request, header), {}
             else:
                 run = segment_request(request, self.server.cache)
@@ -118,12 +116,12 @@ class LocalHandler(BaseHandler):
         self.send_body(200, np.ascontiguousarray(alpha, np.uint8).tobytes(),
                        "application/octet-stream", {"Server-Timing": _server_timing(timings)})
 
-    def _read_request(self) -> tuple[dict, SegmentRequest]:
+    def _read_request(self) -> tuple[wire.Header, SegmentRequest]:
         length = self.content_length(MAX_BODY_BYTES)
         line = self.rfile.readline(MAX_HEADER_LINE)
-        header = _parse_header(line)
-        width, height, planes = header["width"], header["height"], header["planes"]
-        expected = len(line) + width * height * (3 + len(planes))
+        header = wire.parse_header(line)
+        width, height, planes = header.width, header.height, list(header.planes)
+        expected = len(line) + header.body_bytes
         if length != expected:
             raise ScribbleSegError(
                 "InvalidParameter",
@@ -134,12 +132,9 @@ class LocalHandler(BaseHandler):
         image = np.frombuffer(pixels, np.uint8).reshape(height, width, 3)
         arrays = {name: np.frombuffer(self.read_exactly(width * height), np.uint8)
                   .reshape(height, width) for name in planes}
-        options = SegmentOptions.from_params({
-            "PostprocessOption": str(header.get("postprocess", "maskrefine")),
-            "EdgeFeathering": str(header.get("edge_feathering", True)),
-        })
         return header, request_from_arrays(image, arrays.get("positive"),
-                                           arrays.get("negative"), arrays.get("mask"), options)
+                                           arrays.get("negative"), arrays.get("mask"),
+                                           header.options)
 
     def _send_error(self, error: ScribbleSegError) -> None:
         self.close_connection = True  # the body may be partly unread
@@ -147,30 +142,10 @@ class LocalHandler(BaseHandler):
                                            "Recommend": error.recommend})
 
 
-def _parse_header(line: bytes) -> dict:
-    try:
-        header = json.loads(line)
-        width, height, planes = int(header["width"]), int(header["height"]), header["planes"]
-    except (ValueError, KeyError, TypeError):
-        raise ScribbleSegError(
-            "InvalidParameter", "The body must start with a JSON header line (host.py)."
-        ) from None
-    if not (isinstance(planes, list) and set(planes) <= PLANE_NAMES
-            and len(set(planes)) == len(planes)):
-        raise ScribbleSegError(
-            "InvalidParameter", f"planes must list distinct names of {sorted(PLANE_NAMES)}."
-        )
-    limits.check_size(width, height)  # before reading: bounds the memory
-    return dict(header, width=width, height=height)
-
-
-def _segment_via_cloud(request: SegmentRequest, header: dict) -> np.ndarray:
-    endpoint = header.get("endpoint")
-    if not endpoint:
-        raise ScribbleSegError("InvalidParameter", "engine \"cloud\" needs an endpoint URL.")
+def _segment_via_cloud(request: SegmentRequest, header: wire.Header) -> np.ndarray:
     from scribbleseg.cloud import segment_via_cloud  # requests: loaded only for cloud relays
 
-    return segment_via_cloud(request, endpoint=str(endpoint))
+    return segment_via_cloud(request, endpoint=header.endpoint)
 
 
 def _server_timing(seconds: dict[str, float]) -> str:
