@@ -29,6 +29,7 @@ from PIL import Image
 from scribbleseg import signing
 from scribbleseg.bench.load import multipart_body, png_bytes, synthetic_case, v3_headers
 from scribbleseg_editor import host
+from scribbleseg_editor.options import SegmentOptions
 
 KEY_ID, SECRET = "test-key", "test-secret"
 CASE = synthetic_case(5, height=240, width=320)
@@ -357,9 +358,8 @@ def test_desktop_host_relays_cloud_strokes_to_an_api_server(signed_server, tmp_p
         height, width = CASE.truth.shape
         planes = {"positive": CASE.positive.astype(np.uint8).tobytes(),
                   "negative": CASE.negative.astype(np.uint8).tobytes()}
-        alpha = connection.segment(width, height, CASE.image.tobytes(), planes, {
-            "postprocess": "maskrefine", "edge_feathering": True, "engine": "cloud",
-            "endpoint": signed_server})
+        alpha = connection.segment(width, height, CASE.image.tobytes(), planes,
+                                   SegmentOptions(), engine="cloud", endpoint=signed_server)
         assert selects_the_object(np.frombuffer(alpha, np.uint8).reshape(height, width))
     finally:
         pid = connection.health()["pid"]

@@ -19,9 +19,11 @@ import pytest
 
 from scribbleseg.bench.load import synthetic_case
 from scribbleseg_editor import host, hostfile
+from scribbleseg_editor.errors import ScribbleSegError
+from scribbleseg_editor.options import SegmentOptions
 
 CASE = synthetic_case(5, height=240, width=320)
-OPTIONS = {"postprocess": "maskrefine", "edge_feathering": True, "engine": "local"}
+OPTIONS = SegmentOptions()
 
 
 @pytest.fixture
@@ -111,10 +113,12 @@ def test_requests_naming_another_host_are_refused(running):
 
 
 def test_bad_options_come_back_with_their_code(running):
-    with pytest.raises(host.HostError) as refused:
-        running.segment(320, 240, CASE.image.tobytes(), {}, dict(OPTIONS, postprocess="blur"))
+    header = json.dumps({"width": 320, "height": 240, "planes": [], "postprocess": "blur"})
+    with pytest.raises(ScribbleSegError) as refused:
+        running._request("POST", "/local/v1/segment", header.encode() + b"\n"
+                         + CASE.image.tobytes())
     assert refused.value.code == "InvalidParameter"
-    assert "PostprocessOption" in refused.value.message
+    assert "postprocess" in refused.value.message
     assert running.health()["status"] == "ok"
 
 
