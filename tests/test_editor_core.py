@@ -263,3 +263,13 @@ def test_last_options_round_trip_and_bad_values_fall_back(tmp_path, monkeypatch)
                                                  manifest["engine"]["default_feather"])
     assert settings.scribble_layer_names(manifest) == {
         "positive": ["Keep"], "negative": [manifest["layers"]["negative"]]}
+
+
+def test_a_missing_engine_interpreter_says_where_it_looked_and_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCRIBBLESEG_RUNTIME_DIR", str(tmp_path / "run"))
+    monkeypatch.setenv("SCRIBBLESEG_PYTHON", str(tmp_path / "gone" / "python"))
+    with pytest.raises(ScribbleSegError) as raised:
+        host.ensure_host()
+    assert raised.value.code == "EngineNotInstalled"
+    assert str(tmp_path / "gone" / "python") in raised.value.message
+    assert "build.py install" in raised.value.message

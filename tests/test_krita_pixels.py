@@ -14,6 +14,9 @@ _package = importlib.util.module_from_spec(importlib.util.spec_from_file_locatio
     "scribbleseg_krita", PACKAGE / "__init__.py", submodule_search_locations=[str(PACKAGE)]))
 sys.modules.setdefault("scribbleseg_krita", _package)
 pixels = importlib.import_module("scribbleseg_krita.pixels")
+# The plug-in's own copy of the core (a subpackage), so its own error class.
+ScribbleSegError = importlib.import_module("scribbleseg_krita.scribbleseg_editor.errors") \
+    .ScribbleSegError
 
 RNG = np.random.default_rng(5)
 RGB = RNG.integers(0, 256, (6, 7, 3), dtype=np.uint8)
@@ -73,5 +76,6 @@ def test_cut_out_multiplies_alpha_and_keeps_colours(depth):
 
 
 def test_other_colour_models_are_refused_with_advice():
-    with pytest.raises(pixels.UnsupportedFormat, match="Convert Image Color Space"):
+    with pytest.raises(ScribbleSegError, match="Convert Image Color Space") as raised:
         pixels.pixel_format("CMYKA", "U8")
+    assert raised.value.code == "UnsupportedDocument"

@@ -120,9 +120,16 @@ def start_host() -> HostConnection:
     command, environment = engine_launch()
     detach = ({"creationflags": WINDOWS_DETACH_FLAGS} if sys.platform == "win32"
               else {"start_new_session": True})
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                   env=environment, **detach)
+    try:
+        with open(log_path, "ab") as log:
+            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
+                                       stderr=log, env=environment, **detach)
+    except OSError as error:  # the recorded interpreter was moved or deleted
+        raise ScribbleSegError(
+            "EngineNotInstalled",
+            f"The ScribbleSeg engine could not be started: {command[0]} ({error.strerror}). "
+            "Run `python3 build.py install` in the ScribbleSeg folder, then try again.",
+        ) from error
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         connection = find_host()

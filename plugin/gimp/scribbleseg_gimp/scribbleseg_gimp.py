@@ -18,12 +18,13 @@ from gimp_add_layers import add_scribble_layers  # noqa: E402
 from gimp_segment import segment  # noqa: E402
 
 from scribbleseg_editor import settings  # noqa: E402
-from scribbleseg_editor.host import HostError  # noqa: E402
-from scribbleseg_editor.manifest import load_manifest  # noqa: E402
+from scribbleseg_editor.errors import ScribbleSegError, editor_message  # noqa: E402
+from scribbleseg_editor.manifest import check_editor_version, load_manifest  # noqa: E402
 
 MANIFEST = load_manifest()
 ACTIONS = MANIFEST["actions"]
 MENU_PATH = "<Image>/Select"
+ADD_LAYERS_MENU = f"Select > {ACTIONS['add_layers']['label']}"  # as refusals name it
 IMAGE_TYPES = "RGB*, GRAY*"
 ANY_DRAWABLES = (Gimp.ProcedureSensitivityMask.DRAWABLE
                  | Gimp.ProcedureSensitivityMask.DRAWABLES
@@ -101,14 +102,15 @@ def run_segment(procedure, run_mode, image, drawables, config, data):
 
     def save_and_segment() -> None:
         settings.save_last_options(options)  # like GIMP's last values: kept even if the run fails
-        segment(image, drawables, options, MANIFEST)
+        segment(image, drawables, options, MANIFEST, ADD_LAYERS_MENU)
 
     return run_and_report(procedure, save_and_segment)
 
 
 def run_repeat(procedure, run_mode, image, drawables, config, data):
     options = settings.last_options(MANIFEST)
-    return run_and_report(procedure, lambda: segment(image, drawables, options, MANIFEST))
+    return run_and_report(procedure,
+                          lambda: segment(image, drawables, options, MANIFEST, ADD_LAYERS_MENU))
 
 
 def run_add_layers(procedure, run_mode, image, drawables, config, data):
@@ -131,12 +133,14 @@ def ask_options(procedure: Gimp.Procedure, config: Gimp.ProcedureConfig) -> bool
 def run_and_report(procedure: Gimp.Procedure, work):
     """Run `work`; a failure becomes the procedure's error (GIMP shows its message)."""
     try:
+        check_editor_version(MANIFEST, "gimp", Gimp.version())
         work()
-    except HostError as error:
+    except ScribbleSegError as error:
         return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR,
-                                           GLib.Error(error.message))
-    except (GLib.Error, OSError, ValueError) as error:
-        message = f"ScribbleSeg failed unexpectedly: {error}"
+                                           GLib.Error(editor_message(error)))
+    except Exception as error:  # noqa: BLE001 (a bug must still reach the user as a message)
+        message = (f"ScribbleSeg failed unexpectedly: {error!r}. Please report it with the "
+                   "text GIMP printed to its error console.")
         return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR,
                                            GLib.Error(message))
     return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())

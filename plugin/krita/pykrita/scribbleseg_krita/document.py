@@ -1,33 +1,36 @@
-"""Read what a run needs from a Krita document: the target layer, the strokes, the current mask."""
+"""A Krita document as the editor core's EditorDocument, and what a run keeps to write back."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from .pixels import PixelFormat, alpha_plane, is_linear_profile, pixel_format, rgb_plane
-from .scribbleseg_editor import layers, planes
+from .scribbleseg_editor.layers import CUTOUT, GROUP, OTHER, PAINT, Frame, Layer
+from .scribbleseg_editor.run import CUTOUT_ALPHA, LAYER_MASK, SELECTION, RunPlan
 
 PAINT_LAYER = "paintlayer"
 GROUP_LAYER = "grouplayer"
 TRANSPARENCY_MASK = "transparencymask"
 
 
-class RunRefused(Exception):
-    """The document is not ready for a run; the message says what to do."""
-
-
 @dataclass
 class RunInputs:
-    """Everything one run sends to the engine host, read on Krita's main thread."""
+    """What writing a run's result needs, read on Krita's main thread with its plan."""
 
+    plan: RunPlan
     target: object                  # krita.Node: the layer the result belongs to
-    target_pixels: bytes            # its pixels in the document's format
+    target_pixels: bytes            # its pixels in the document's format (for a cut-out)
     pixel_format: PixelFormat
-    width: int
-    height: int
-    rgb: bytes
-    planes: dict[str, bytes]        # "positive", "negative" and, when there is one, "mask"
-    current_mask: object | None     # the target's transparency mask sent as "mask", if any
+    current_mask: object | None     # the target's transparency mask, replaced by the result
+
+    @property
+    def width(self) -> int:
+        return self.plan.frame.width
+
+    @property
+    def height(self) -> int:
+        return self.plan.frame.height
 
 
 def cut_out_name(layer_name: str, product: str) -> str:
@@ -40,86 +43,77 @@ def node_id(node) -> str:
     return node.uniqueId().toString()
 
 
-def paint_layers(document) -> list:
-    """Paint layers from top to bottom, groups walked into (Krita lists children bottom-up)."""
-    found = []
-
-    def walk(nodes) -> None:
-        for node in reversed(nodes):
-            if node.type() == PAINT_LAYER:
-                found.append(node)
-            elif node.type() == GROUP_LAYER:
-                walk(node.childNodes())
-
-    walk(document.topLevelNodes())
-    return found
-
-
-def image_pixels(node, width: int, height: int) -> bytes:
-    """A node's pixels over the whole image, in the document's format (masks: 1 byte a pixel).
-    pixelData takes image coordinates, so a moved or smaller layer lines up with the image."""
-    return bytes(node.pixelData(0, 0, width, height))
-
-
 def transparency_mask_of(layer):
     """The layer's first transparency mask, or None."""
     return next((child for child in layer.childNodes() if child.type() == TRANSPARENCY_MASK), None)
 
 
-def read_inputs(document, names: dict[str, list[str]], product: str) -> RunInputs:
-    """Target layer pixels, stroke planes and current mask; RunRefused says what is missing.
-    Neither the scribble layers nor earlier cut-outs are targets, even when active (Krita
-    activates the cut-out it just added)."""
-    fmt = pixel_format(document.colorModel(), document.colorDepth())
-    width, height = document.width(), document.height()
-    candidates = paint_layers(document)
-    scribbles = layers.find_scribble_layers(candidates, lambda node: node.name(), names)
-    if scribbles["positive"] is None:
-        raise RunRefused(f"There is no {names['positive'][0]} layer. Use Tools > Scripts > "
-                         "Add Scribble Layers, paint strokes on the object, then run again.")
-    scribble_ids = {node_id(node) for node in scribbles.values() if node is not None}
+class KritaDocument:
+    """Every layer in the document's frame: Krita's layers have no bounds of their own, and
+    pixelData takes image coordinates, so a moved layer still lines up with the image."""
 
-    def is_not_target(node) -> bool:
-        return node_id(node) in scribble_ids or node.name().endswith(cut_out_name("", product))
+    def __init__(self, document, product: str, add_layers_menu: str) -> None:
+        self.document = document
+        self.product = product
+        self.add_layers_menu = add_layers_menu
+        self.canvas = Frame(0, 0, document.width(), document.height())
+        self._nodes: dict[str, object] = {}
+        self._pixels: dict[str, bytes] = {}  # each layer's pixels read by read_rgb
 
-    target = layers.choose_target(candidates, _active_layer(document), is_not_target)
-    if target is None:
-        raise RunRefused("There is no layer to segment besides the scribble layers.")
+    @cached_property
+    def pixel_format(self) -> PixelFormat:
+        return pixel_format(self.document.colorModel(), self.document.colorDepth())
 
-    stroke_planes = {role: _strokes(node, fmt, width, height)
-                     for role, node in scribbles.items() if node is not None}
-    if planes.is_blank(stroke_planes["positive"]):
-        raise RunRefused(f"The {scribbles['positive'].name()} layer is empty: paint at least "
-                         "one stroke on the object.")
-    mask_node = transparency_mask_of(target)
-    mask = _current_mask(document, mask_node, width, height)
-    if mask is not None:
-        stroke_planes["mask"] = mask
-    linear = is_linear_profile(document.colorProfile())
-    target_pixels = image_pixels(target, width, height)
-    rgb = rgb_plane(target_pixels, fmt, linear)
-    return RunInputs(target, target_pixels, fmt, width, height, rgb, stroke_planes, mask_node)
+    def node(self, layer: Layer):
+        return self._nodes[layer.id]
 
+    def run_inputs(self, plan: RunPlan) -> RunInputs:
+        target = self.node(plan.target)
+        return RunInputs(plan, target, self._pixels[plan.target.id], self.pixel_format,
+                         transparency_mask_of(target))
 
-def _active_layer(document):
-    """The active paint layer, or the paint layer holding the active mask, or None."""
-    active = document.activeNode()
-    if active is not None and active.type().endswith("mask"):
-        active = active.parentNode()
-    return active if active is not None and active.type() == PAINT_LAYER else None
+    # --- EditorDocument ---
 
+    def layers(self) -> list[Layer]:
+        return [self._describe(node) for node in reversed(self.document.topLevelNodes())
+                if not node.type().endswith("mask")]
 
-def _strokes(node, fmt: PixelFormat, width: int, height: int) -> bytes:
-    alpha = alpha_plane(image_pixels(node, width, height), fmt)
-    return planes.stroke_plane(alpha, 1, 0)
+    def active_layer_id(self) -> str | None:
+        active = self.document.activeNode()
+        if active is not None and active.type().endswith("mask"):
+            active = active.parentNode()
+        return None if active is None else node_id(active)
 
+    def read_alpha(self, layer: Layer, frame: Frame) -> bytes:
+        return alpha_plane(self._read(self.node(layer), frame), self.pixel_format)
 
-def _current_mask(document, mask_node, width: int, height: int) -> bytes | None:
-    """The target's transparency mask, else the selection: one byte a pixel, or None."""
-    if mask_node is not None:
-        return image_pixels(mask_node, width, height)
-    selection = document.selection()
-    if selection is None:
-        return None
-    data = bytes(selection.pixelData(0, 0, width, height))
-    return None if planes.is_blank(data) else data
+    def read_rgb(self, layer: Layer, frame: Frame) -> bytes:
+        self._pixels[layer.id] = self._read(self.node(layer), frame)
+        linear = is_linear_profile(self.document.colorProfile())
+        return rgb_plane(self._pixels[layer.id], self.pixel_format, linear)
+
+    def read_mask(self, source: str, target: Layer) -> bytes | None:
+        if source == LAYER_MASK:
+            mask = transparency_mask_of(self.node(target))
+            return None if mask is None else self._read(mask, target.frame)
+        if source == SELECTION:
+            selection = self.document.selection()
+            return None if selection is None else self._read(selection, target.frame)
+        if source == CUTOUT_ALPHA:
+            return None  # Krita adds each cut-out beside the last, not read back (issue 11)
+        raise ValueError(f"unknown mask source {source!r}")
+
+    def _describe(self, node) -> Layer:
+        self._nodes[node_id(node)] = node
+        kind, children = {PAINT_LAYER: PAINT, GROUP_LAYER: GROUP}.get(node.type(), OTHER), ()
+        if kind == PAINT and node.name().endswith(cut_out_name("", self.product)):
+            kind = CUTOUT
+        if kind == GROUP:
+            children = tuple(self._describe(child) for child in reversed(node.childNodes())
+                             if not child.type().endswith("mask"))
+        return Layer(node_id(node), node.name(), kind, self.canvas, True, children)
+
+    @staticmethod
+    def _read(source, frame: Frame) -> bytes:
+        """Pixels of a node or a Selection in `frame` (masks and selections: 1 byte a pixel)."""
+        return bytes(source.pixelData(frame.x, frame.y, frame.width, frame.height))

@@ -14,11 +14,12 @@ from PyQt5.QtCore import QTimer, pyqtSignal
 from PyQt5.QtWidgets import QMessageBox, QProgressDialog
 
 from .dialog import ask_options
-from .document import RunInputs, RunRefused, paint_layers, read_inputs
-from .output import OUTPUT_NEW_LAYER, OutputFailed, write_result
-from .pixels import UnsupportedFormat
+from .document import KritaDocument, RunInputs
+from .output import OUTPUT_NEW_LAYER, write_result
 from .scribbleseg_editor import layers
-from .scribbleseg_editor.manifest import load_manifest
+from .scribbleseg_editor.errors import ScribbleSegError, editor_message
+from .scribbleseg_editor.manifest import check_editor_version, load_manifest
+from .scribbleseg_editor.run import plan_run
 from .scribbleseg_editor.settings import (
     RunOptions,
     last_options,
@@ -28,6 +29,7 @@ from .scribbleseg_editor.settings import (
 from .worker import SegmentWorker
 
 MENU = "tools/scripts"
+MENU_LABEL = "Tools > Scripts"  # MENU as the user reads it
 
 
 class PendingRun(NamedTuple):
@@ -51,6 +53,7 @@ class ScribbleSegExtension(Extension):
         super().__init__(parent)
         self.manifest = load_manifest()
         self.product = self.manifest["name"]
+        self.add_layers_menu = f"{MENU_LABEL} > {self.manifest['actions']['add_layers']['label']}"
         self.worker: SegmentWorker | None = None
         self.progress: QProgressDialog | None = None
         self.run: PendingRun | None = None
@@ -87,15 +90,18 @@ class ScribbleSegExtension(Extension):
         if document is None:
             self._report("Open an image first.")
             return
-        found = layers.find_scribble_layers(paint_layers(document), lambda node: node.name(),
-                                            scribble_layer_names(self.manifest))
+        try:
+            check_editor_version(self.manifest, "krita", Krita.instance().version())
+        except ScribbleSegError as error:
+            self._report(editor_message(error))
+            return
+        stack = KritaDocument(document, self.product, self.add_layers_menu).layers()
         added = None
-        for role in ("negative", "positive"):  # Positive ends up on top
-            if found[role] is None:
-                added = document.createNode(self.manifest["layers"][role], "paintlayer")
-                added.setColorLabel(LAYER_COLOUR_LABELS[role])
-                added.setOpacity(SCRIBBLE_LAYER_OPACITY)
-                document.rootNode().addChildNode(added, None)
+        for role, name in layers.layers_to_add(stack, scribble_layer_names(self.manifest)):
+            added = document.createNode(name, "paintlayer")  # each on top: Positive uppermost
+            added.setColorLabel(LAYER_COLOUR_LABELS[role])
+            added.setOpacity(SCRIBBLE_LAYER_OPACITY)
+            document.rootNode().addChildNode(added, None)
         if added is not None:
             # Krita ignores activating a node added in the same callback.
             QTimer.singleShot(0, lambda: document.setActiveNode(added))
@@ -112,9 +118,9 @@ class ScribbleSegExtension(Extension):
             return
         started = time.perf_counter()
         try:
-            inputs = read_inputs(document, scribble_layer_names(self.manifest), self.product)
-        except (RunRefused, UnsupportedFormat) as error:
-            self._report(str(error))
+            inputs = self._read(document, options)
+        except ScribbleSegError as error:
+            self._report(editor_message(error))
             return
         except Exception as error:  # a bug must still reach the user, and change nothing
             self._report_unexpected(error)
@@ -122,14 +128,19 @@ class ScribbleSegExtension(Extension):
         self.run = PendingRun(document, inputs, options, started, time.perf_counter())
         cut_out_of = ((inputs.target_pixels, inputs.pixel_format)
                       if options.output == OUTPUT_NEW_LAYER else None)
-        self.worker = SegmentWorker(inputs.width, inputs.height, inputs.rgb, inputs.planes,
-                                    options, self.manifest["engine"]["start_timeout_seconds"],
-                                    cut_out_of, parent=self)
+        self.worker = SegmentWorker(inputs.plan, options, cut_out_of, parent=self)
         self.worker.succeeded.connect(self._write)
         self.worker.failed.connect(self._fail)
         if not Krita.instance().batchmode():
             self._show_progress()
         self.worker.start()
+
+    def _read(self, document, options: RunOptions) -> RunInputs:
+        """The core's plan of the run on this document, with what writing it back needs."""
+        check_editor_version(self.manifest, "krita", Krita.instance().version())
+        adapter = KritaDocument(document, self.product, self.add_layers_menu)
+        plan = plan_run(adapter, scribble_layer_names(self.manifest), options.output)
+        return adapter.run_inputs(plan)
 
     def _write(self, alpha: bytes, cut_out: bytes) -> None:
         run = self.run
@@ -138,8 +149,8 @@ class ScribbleSegExtension(Extension):
         try:
             write_result(run.document, run.inputs, alpha, run.options.output, self.product,
                          cut_out)
-        except OutputFailed as error:
-            self._report(str(error))
+        except ScribbleSegError as error:
+            self._report(editor_message(error))
             return
         except Exception as error:
             self._report_unexpected(error)

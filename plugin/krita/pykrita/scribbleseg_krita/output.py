@@ -6,33 +6,24 @@ from __future__ import annotations
 
 from krita import Krita, Selection
 
-from .document import (
-    TRANSPARENCY_MASK,
-    RunInputs,
-    cut_out_name,
-    node_id,
-    paint_layers,
-)
+from .document import TRANSPARENCY_MASK, RunInputs, cut_out_name, node_id
+from .scribbleseg_editor.errors import ScribbleSegError
 
 OUTPUT_LAYER_MASK = "layer_mask"
 OUTPUT_NEW_LAYER = "new_layer"
-OUTPUT_SELECTION = "selection"
 # Krita 5.1 has no createTransparencyMask; its own "Add Transparency Mask" action builds one
 # from the global selection on the active layer.
 ADD_TRANSPARENCY_MASK_ACTION = "add_new_transparency_mask"
 DESELECT_ACTION = "deselect"
 
 
-class OutputFailed(Exception):
-    """Krita did not take the result; the message says what happened."""
-
-
 def write_result(document, inputs: RunInputs, alpha: bytes, output: str, product: str,
                  cut_out: bytes = b"") -> None:
     """Add the result as `output` ("layer_mask", "new_layer" with `cut_out`, the target's
     pixels with the result applied to their alpha, or "selection")."""
-    if not any(node_id(layer) == node_id(inputs.target) for layer in paint_layers(document)):
-        raise OutputFailed(f"The layer {inputs.target.name()} was removed during the run.")
+    if not any(node_id(node) == node_id(inputs.target) for node in _all_nodes(document)):
+        raise ScribbleSegError("OutputFailed",
+                               f"The layer {inputs.target.name()} was removed during the run.")
     if output == OUTPUT_LAYER_MASK:
         replace_transparency_mask(document, inputs, alpha, f"{product} mask")
     elif output == OUTPUT_NEW_LAYER:
@@ -66,7 +57,7 @@ def replace_transparency_mask(document, inputs: RunInputs, alpha: bytes, name: s
         return
     try:
         _mask_through_action(document, inputs, alpha).setName(name)
-    except OutputFailed:
+    except ScribbleSegError:
         if inputs.current_mask is not None:
             inputs.target.addChildNode(inputs.current_mask, None)
         raise
@@ -87,8 +78,8 @@ def _mask_through_action(document, inputs: RunInputs, alpha: bytes):
     elif document.selection() is not None:
         Krita.instance().action(DESELECT_ACTION).trigger()
     if not created:
-        raise OutputFailed("Krita did not add the transparency mask. Select a paint layer "
-                           "and run again.")
+        raise ScribbleSegError("OutputFailed", "Krita did not add the transparency mask. "
+                               "Select a paint layer and run again.")
     mask = created[0]
     if node_id(mask.parentNode()) != node_id(inputs.target):
         _remove(document, mask)

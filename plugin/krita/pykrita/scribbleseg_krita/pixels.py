@@ -15,10 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from .scribbleseg_editor import planes
-
-
-class UnsupportedFormat(Exception):
-    """The document's colour model or depth has no reader here."""
+from .scribbleseg_editor.errors import ScribbleSegError
 
 
 @dataclass(frozen=True)
@@ -37,9 +34,10 @@ def pixel_format(colour_model: str, colour_depth: str) -> PixelFormat:
     """The byte layout of one pixel for Krita's colorModel() and colorDepth() names."""
     sizes = {"U8": 1, "U16": 2, "F16": 2, "F32": 4}
     if colour_depth not in sizes or colour_model not in ("RGBA", "GRAYA"):
-        raise UnsupportedFormat(
-            f"ScribbleSeg reads RGB and grayscale documents; this one is {colour_model} "
-            f"{colour_depth}. Convert it with Image > Convert Image Color Space.")
+        raise ScribbleSegError(
+            "UnsupportedDocument", f"ScribbleSeg reads RGB and grayscale documents; this one "
+            f"is {colour_model} {colour_depth}. Convert it with Image > Convert Image Color "
+            "Space.")
     size = sizes[colour_depth]
     if colour_model == "GRAYA":
         return PixelFormat(colour_depth, (0,), size, 2 * size)

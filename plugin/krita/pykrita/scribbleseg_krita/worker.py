@@ -6,6 +6,8 @@ from PyQt5.QtCore import QThread, pyqtSignal
 
 from .pixels import PixelFormat, with_alpha
 from .scribbleseg_editor import host
+from .scribbleseg_editor.errors import ScribbleSegError, editor_message
+from .scribbleseg_editor.run import RunPlan
 from .scribbleseg_editor.settings import RunOptions
 
 
@@ -17,21 +19,20 @@ class SegmentWorker(QThread):
     succeeded = pyqtSignal(bytes, bytes)  # the alpha (width * height bytes), the cut-out or b""
     failed = pyqtSignal(str)              # a message for the user
 
-    def __init__(self, width: int, height: int, rgb: bytes, planes: dict[str, bytes],
-                 options: RunOptions, start_timeout: float,
+    def __init__(self, plan: RunPlan, options: RunOptions,
                  cut_out_of: tuple[bytes, PixelFormat] | None = None, parent=None) -> None:
         super().__init__(parent)
-        self.request = (width, height, rgb, planes, options.wire_options())
-        self.start_timeout = start_timeout
+        self.request = (plan.frame.width, plan.frame.height, plan.rgb, plan.planes,
+                        options.segment_options(), options.engine, options.endpoint)
         self.cut_out_of = cut_out_of
 
     def run(self) -> None:
         try:
-            connection = host.ensure_host(self.start_timeout)
+            connection = host.ensure_host()
             alpha = connection.segment(*self.request)
             cut_out = with_alpha(*self.cut_out_of, alpha) if self.cut_out_of else b""
-        except host.HostError as error:
-            self.failed.emit(str(error))
+        except ScribbleSegError as error:
+            self.failed.emit(editor_message(error))
         except Exception as error:  # anything else must reach the user too, not die silently
             self.failed.emit(f"Unexpected error: {error!r}")
         else:
