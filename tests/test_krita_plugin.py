@@ -185,6 +185,21 @@ def test_more_strokes_refine_the_mask_in_place(session):
     assert masks == [(layers[0]["name"], f"{MANIFEST['name']} mask")]
 
 
+def test_negative_strokes_alone_refine_the_mask(session):
+    results, _, _ = session
+    assert run_named(results, "negative_only")["message"] == ""
+
+
+def test_add_layers_uses_the_configured_names_once_and_an_oversized_image_is_refused(session):
+    results, _, _ = session
+    custom = results["custom_names"]
+    assert custom["layers"].count("Object") == 1
+    assert custom["layers"].count("Background strokes") == 1
+    assert MANIFEST["layers"]["positive"] not in custom["layers"]
+    assert "4097x64" in custom["message"] and "4096" in custom["message"]
+    assert "Scale the image down" in custom["message"]
+
+
 def test_a_failed_run_changes_nothing_and_says_why(session):
     results, _, _ = session
     message = run_named(results, "failing")["message"]

@@ -29,7 +29,7 @@ from test_gimp_plugin import MANIFEST, PROCEDURES, gimp_env, prepare_work  # noq
 
 from gimp import harness, scenarios  # noqa: E402
 from scribbleseg_editor import host, settings  # noqa: E402
-from scribbleseg_editor.planes import STROKE_MIN_ALPHA  # noqa: E402
+from scribbleseg_editor.limits import MARK_THRESHOLD  # noqa: E402
 
 SIDE = 4096
 
@@ -69,10 +69,10 @@ def main() -> int:
 def direct_requests(out: Path, step: dict) -> list[float]:
     """The plug-in's request, sent from here: seconds for each of two tries."""
     rgb = scenarios.read_plane(out, step["before"]["rgb"], SIDE * 3, SIDE).tobytes()
-    strokes = {role: (scenarios.read_plane(out, name, SIDE, SIDE) >= STROKE_MIN_ALPHA)
+    strokes = {role: (scenarios.read_plane(out, name, SIDE, SIDE) >= MARK_THRESHOLD)
                .astype(np.uint8).tobytes() for role, name in step["painted"].items()}
     connection = host.find_host()
-    options = settings.default_options(MANIFEST).wire_options()
+    options = settings.default_options(MANIFEST).segment_options()
     seconds = []
     for _ in range(2):
         started = time.perf_counter()

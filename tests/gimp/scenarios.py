@@ -1,16 +1,16 @@
-"""Inputs and expected answers for the GIMP tests, computed outside GIMP with numpy."""
+"""Inputs and expected answers for the GIMP tests, computed outside GIMP (numpy, the CLI)."""
 
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
-import scribbleseg
-import scribbleseg.engine.pipeline  # noqa: F401  (load the engine now, when the host does)
 from scribbleseg.bench.cases import Case
-from scribbleseg_editor.planes import STROKE_MIN_ALPHA
 
 BENCHMARKS = Path(__file__).resolve().parents[3] / "shared" / "benchmarks"
 GRABCUT = BENCHMARKS / "grabcut"
@@ -53,39 +53,38 @@ def read_plane(out: Path, name: str, width: int, height: int) -> np.ndarray:
     return np.fromfile(out / name, np.uint8).reshape(height, width)
 
 
-def painted_strokes(out: Path, step: dict) -> dict[str, np.ndarray]:
-    """What the plug-in reads as strokes: scribble layer alpha >= STROKE_MIN_ALPHA, in the
-    target layer's frame."""
+def painted_alpha(out: Path, step: dict) -> dict[str, np.ndarray]:
+    """Each scribble layer's alpha as painted, in the target layer's frame."""
     width, height = step["canvas"]
-    return {role: crop(read_plane(out, name, width, height) >= STROKE_MIN_ALPHA,
-                       *step["before"]["target"])
+    return {role: crop(read_plane(out, name, width, height), *step["before"]["target"])
             for role, name in step["painted"].items()}
 
 
-def current_mask(out: Path, state: dict, output: str) -> np.ndarray | None:
-    """The mask the plug-in sends: what the output writes to first, then the layer mask, then
-    the selection; uniform planes carry nothing."""
-    _, _, width, height = state["target"]
-    kinds = {"layer_mask": "layer_mask", "new_layer": "cutout", "selection": "selection"}
-    for kind in dict.fromkeys([kinds[output], "layer_mask", "selection"]):
-        if kind in state:
-            plane = read_plane(out, state[kind], width, height)
-            if plane.min() != plane.max():
-                return plane
-    return None
+class Cli:
+    """`scribbleseg segment` on PNG files of the same inputs, the user's other way in; answers
+    kept by input, so equal runs are computed once."""
 
-
-class Engine:
-    """scribbleseg.segment with answers kept by input, so equal runs are computed once."""
-
-    def __init__(self) -> None:
+    def __init__(self, work: Path) -> None:
+        self.work = work
         self.answers: dict[str, np.ndarray] = {}
 
-    def segment(self, rgb: np.ndarray, positive: np.ndarray, negative: np.ndarray,
+    def segment(self, rgb: np.ndarray, alpha: dict[str, np.ndarray],
                 mask: np.ndarray | None) -> np.ndarray:
-        key = hashlib.sha1(b"".join(np.ascontiguousarray(a).tobytes() for a in
-                                    (rgb, positive, negative) + ((mask,) if mask is not None
-                                                                 else ()))).hexdigest()
+        """The mask for a photo, the scribble layers' alpha (a stroke file each) and the
+        previous result, soft, as the current mask (or none)."""
+        inputs = {"photo": rgb, **alpha, **({"mask": mask} if mask is not None else {})}
+        key = hashlib.sha1(b"".join(name.encode() + np.ascontiguousarray(plane).tobytes()
+                                    for name, plane in inputs.items())).hexdigest()
         if key not in self.answers:
-            self.answers[key] = scribbleseg.segment(rgb, positive, negative, mask)
+            folder = self.work / f"cli-{key[:12]}"
+            folder.mkdir()
+            for name, plane in inputs.items():
+                Image.fromarray(plane).save(folder / f"{name}.png")
+            command = [sys.executable, "-m", "scribbleseg", "segment", str(folder / "photo.png"),
+                       "--return-form", "only_alpha", "-o", str(folder / "result.png")]
+            for name in inputs.keys() - {"photo"}:
+                command += [f"--{name}", str(folder / f"{name}.png")]
+            subprocess.run(command, check=True, capture_output=True, timeout=600)
+            with Image.open(folder / "result.png") as result:
+                self.answers[key] = np.asarray(result.convert("L"))
         return self.answers[key]

@@ -162,11 +162,48 @@ def main() -> int:
     results["saved_kra"] = document.saveAs(str(out / "result.kra"))
     results["saved_png"] = document.exportImage(str(out / "result.png"), InfoObject())
 
+    # Negative strokes alone refine the current mask (the engine's rule, as in GIMP).
+    kept = bytes(positive.pixelData(0, 0, width, height))
+    positive.setPixelData(bytes(len(kept)), 0, 0, width, height)
+    document.waitForDone()
+    save_last_options(RunOptions(output="layer_mask"))
+    record("negative_only", trigger(extension, actions["repeat"]))
+    positive.setPixelData(kept, 0, 0, width, height)
+    document.waitForDone()
+
+    results["custom_names"] = run_oversized_with_custom_names(app, window, extension)
     results["interactive"] = run_interactively(app, extension, document)
     results["formats"] = [run_in_format(app, window, extension, case, out, *wanted)
                           for wanted in FORMAT_CASES]
     (out / "results.json").write_text(json.dumps(results, indent=1))
     return 0
+
+
+def run_oversized_with_custom_names(app, window, extension) -> dict:
+    """Scribble layer names from the settings file (none of them the manifest's): Add Scribble
+    Layers twice, a stroke on the new positive layer, then Segment on a 4097 px wide image,
+    which must be refused with a message (the driver going on shows Krita survived)."""
+    from scribbleseg_krita.scribbleseg_editor import settings
+
+    path = settings.settings_path()
+    saved = json.loads(path.read_text())
+    path.write_text(json.dumps(dict(saved, layers={"positive": ["Object", "Plus"],
+                                                   "negative": "Background strokes"})))
+    document = app.createDocument(4097, 64, "oversized", "RGBA", "U8", "", 72.0)
+    document.setBatchmode(True)
+    window.addView(document)
+    pump(0.3)
+    add = app.action(extension.manifest["actions"]["add_layers"]["krita_action"])
+    for _ in range(2):
+        add.trigger()
+        pump(0.3)
+    names = [node.name() for node in document.topLevelNodes()]
+    find(document, "Object").setPixelData(bytes([0, 255, 0, 255]) * 4097 * 2, 0, 30, 4097, 2)
+    document.waitForDone()
+    message = trigger(extension, extension.manifest["actions"]["segment"]["krita_action"])
+    path.write_text(json.dumps(saved))
+    document.close()
+    return {"layers": names, "message": message}
 
 
 # (colour model, depth, text in the profile's name, output): a linear float profile included.
