@@ -1,23 +1,71 @@
-"""A GIMP image as the editor core's EditorDocument: its layers, pixels and current masks."""
+"""A GIMP image as the editor core's EditorDocument: its layers, pixels and current masks, and
+the marks that tie a cut-out layer to the layer it was cut from."""
 
 from __future__ import annotations
 
 import gi
 
 gi.require_version("Gimp", "3.0")
-from gi.repository import Gimp  # noqa: E402
-from gimp_layers import (  # noqa: E402
-    ALPHA_FORMAT,
-    MASK_FORMAT,
-    RGB_FORMAT,
-    active_layer,
-    cutout_of,
-    is_cutout,
-    read_pixels,
-)
+gi.require_version("Gegl", "0.4")
+from gi.repository import Gegl, Gimp  # noqa: E402
 
 from scribbleseg_editor.layers import CUTOUT, GROUP, PAINT, Frame, Layer  # noqa: E402
 from scribbleseg_editor.run import CUTOUT_ALPHA, LAYER_MASK, SELECTION  # noqa: E402
+
+# babl formats: GIMP converts any precision and colour model to these on reading and writing.
+RGB_FORMAT = "R'G'B' u8"
+ALPHA_FORMAT = "A u8"
+MASK_FORMAT = "Y u8"  # layer masks and the selection are linear coverage: no primes
+# Marks a cut-out layer with the tattoo of the layer it was cut from (kept in XCF files).
+CUTOUT_PARASITE = "scribbleseg-cutout-of"
+
+
+def all_layers(image: Gimp.Image) -> list:
+    """The image's layers from top to bottom, walking into groups (groups themselves left out)."""
+    def walk(items: list):
+        for item in items:
+            if item.is_group():
+                yield from walk(item.get_children())
+            else:
+                yield item
+    return list(walk(image.get_layers()))
+
+
+def active_layer(drawables: list) -> Gimp.Layer | None:
+    """The layer the user has selected (a selected layer mask stands for its layer)."""
+    for drawable in drawables:
+        if isinstance(drawable, Gimp.LayerMask):
+            return Gimp.Layer.from_mask(drawable)
+        if isinstance(drawable, Gimp.Layer):
+            return drawable
+    return None
+
+
+def read_pixels(drawable: Gimp.Drawable, x: int, y: int, width: int, height: int,
+                babl_format: str) -> bytes:
+    """A rectangle in the drawable's own coordinates; outside the drawable reads as 0."""
+    return drawable.get_buffer().get(Gegl.Rectangle.new(x, y, width, height), 1.0, babl_format,
+                                     Gegl.AbyssPolicy.NONE)
+
+
+def is_cutout(layer: Gimp.Layer) -> bool:
+    return layer.get_parasite(CUTOUT_PARASITE) is not None
+
+
+def cutout_of(image: Gimp.Image, target: Gimp.Layer) -> Gimp.Layer | None:
+    """The cut-out layer an earlier run made from `target`, if it is still there."""
+    source = str(target.get_tattoo()).encode()
+    for layer in all_layers(image):
+        parasite = layer.get_parasite(CUTOUT_PARASITE)
+        if parasite is not None and bytes(parasite.get_data()) == source:
+            return layer
+    return None
+
+
+def mark_cutout(cutout: Gimp.Layer, source: Gimp.Layer) -> None:
+    flags = Gimp.PARASITE_PERSISTENT | Gimp.PARASITE_UNDOABLE
+    cutout.attach_parasite(Gimp.Parasite.new(CUTOUT_PARASITE, flags,
+                                             list(str(source.get_tattoo()).encode())))
 
 
 class GimpDocument:

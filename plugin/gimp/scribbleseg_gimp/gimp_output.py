@@ -8,7 +8,7 @@ import gi
 gi.require_version("Gimp", "3.0")
 gi.require_version("Gegl", "0.4")
 from gi.repository import Gegl, Gimp  # noqa: E402
-from gimp_layers import MASK_FORMAT, cutout_of, mark_cutout, write_plane  # noqa: E402
+from gimp_document import MASK_FORMAT, cutout_of, mark_cutout  # noqa: E402
 
 from scribbleseg_editor import planes  # noqa: E402
 
@@ -24,6 +24,15 @@ def write_result(image: Gimp.Image, target: Gimp.Layer, alpha: bytes, output: st
     finally:
         image.undo_group_end()
     Gimp.displays_flush()
+
+
+def write_plane(drawable: Gimp.Drawable, plane: bytes) -> None:
+    """Fill a whole mask or channel with a one-byte-a-pixel coverage plane."""
+    width, height = drawable.get_width(), drawable.get_height()
+    buffer = drawable.get_buffer()
+    buffer.set(Gegl.Rectangle.new(0, 0, width, height), MASK_FORMAT, plane)
+    buffer.flush()
+    drawable.update(0, 0, width, height)
 
 
 def replace_layer_mask(image: Gimp.Image, layer: Gimp.Layer, alpha: bytes) -> None:
