@@ -44,6 +44,7 @@ class PendingRun(NamedTuple):
 # Krita's colour labels: green for the object's strokes, red for the background's.
 LAYER_COLOUR_LABELS = {"positive": 2, "negative": 6}
 SCRIBBLE_LAYER_OPACITY = 153  # 60 %: the photo stays visible under the strokes
+PROGRESS_DELAY_MS = 300  # a quick run shows no progress dialog
 
 
 class ScribbleSegExtension(Extension):
@@ -188,7 +189,7 @@ class ScribbleSegExtension(Extension):
         self.progress = QProgressDialog(f"{self.product}: segmenting...", "Cancel", 0, 0,
                                         self._window())
         self.progress.setWindowTitle(self.product)
-        self.progress.setMinimumDuration(300)
+        self.progress.setMinimumDuration(PROGRESS_DELAY_MS)
         self.progress.canceled.connect(self._cancel)
         self.progress.setValue(0)  # starts the timer that shows it when the run takes a while
 
