@@ -76,10 +76,10 @@ def write_zip(folder: Path, archive: Path) -> Path:
     return archive
 
 
-def engine_wheel(root: Path, out: Path) -> Path:
-    """The engine as a wheel, built by pip with a fixed SOURCE_DATE_EPOCH."""
+def engine_wheel(root: Path, out: Path, python: Path | str = sys.executable) -> Path:
+    """The engine as a wheel, built by `python`'s pip with a fixed SOURCE_DATE_EPOCH."""
     with tempfile.TemporaryDirectory() as scratch:
-        command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-cache-dir",
+        command = [str(python), "-m", "pip", "wheel", "--no-deps", "--no-cache-dir",
                    "--disable-pip-version-check", "-q", "-w", scratch, str(root)]
         environment = dict(os.environ, SOURCE_DATE_EPOCH=SOURCE_DATE_EPOCH)
         subprocess.run(command, check=True, env=environment, cwd=scratch)

@@ -1,9 +1,10 @@
 """`build.py install` / `build.py uninstall`: the engine environment and the editor plug-ins.
 
-install: creates the engine's own venv in the user's data folder (pinned dependencies from
-engine-constraints.txt), copies models/ there when it was built, records the engine for the
-plug-ins (config folder / engine.json), lays the plug-ins into the editors' user profiles and
-enables the Krita plug-in. Everything it writes is listed in a receipt (data folder /
+install: sets up the engine with scribbleseg_editor.installer, the installer the plug-ins run
+on their first use (a venv in the user's data folder with the engine wheel, built here, and the
+pinned dependencies of engine-constraints.txt; the model, copied from models/ when built there,
+else fetched; the record config folder / engine.json), lays the plug-ins into the editors' user
+profiles and enables the Krita plug-in. Everything it writes is listed in a receipt (data folder /
 install.json), and uninstall removes exactly that. Running install again upgrades in place.
 """
 
@@ -12,16 +13,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import subprocess
 import sys
-import venv
+import tempfile
 from pathlib import Path
 
 from buildtasks import gimp_layout, krita_layout
+from buildtasks.dist import engine_wheel
 from buildtasks.layout import load_manifest, remove_path
-from scribbleseg_editor import hostfile
-from scribbleseg_editor.host import ENGINE_RECORD
+from buildtasks.models import TenthsPrinter
+from scribbleseg_editor import hostfile, installer
+from scribbleseg_editor.errors import ScribbleSegError
 
 RECEIPT = "install.json"
 # What a settings file we created holds once our entries are gone (kritarc, GIMP's shortcutsrc).
@@ -102,14 +103,6 @@ def kritarc_path() -> Path:
     return Path(os.environ.get("XDG_CONFIG_HOME", home_path(".config"))) / "kritarc"
 
 
-def engine_dir() -> Path:
-    return hostfile.data_dir() / "engine"
-
-
-def venv_python(environment: Path) -> Path:
-    return environment / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
-
-
 # ---- install ----
 
 def install(args: argparse.Namespace, root: Path) -> None:
@@ -117,14 +110,9 @@ def install(args: argparse.Namespace, root: Path) -> None:
     receipt = load_receipt()
     created = set(receipt.get("created", [])) | not_yet_there(hostfile.data_dir(),
                                                              hostfile.config_dir())
-    python = install_engine(root)
-    models = install_models(root)
-    record = hostfile.config_dir() / ENGINE_RECORD
-    record.parent.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps({"python": str(python), "models": str(models or "")}, indent=2))
-    say(f"recorded the engine for the plug-ins in {record}")
-    receipt["engine"] = str(engine_dir())
-    receipt["record"] = str(record)
+    install_engine(root)
+    receipt["engine"] = str(installer.engine_dir())
+    receipt["record"] = str(installer.record_path())
     if "gimp" in editors:
         profile = args.profile or gimp_profile()
         created |= not_yet_there(profile / "plug-ins", profile / gimp_layout.SHORTCUTS_FILE)
@@ -153,36 +141,22 @@ def chosen_editors(args: argparse.Namespace) -> list[str]:
     return found
 
 
-def install_engine(root: Path) -> Path:
-    environment = engine_dir()
-    python = venv_python(environment)
-    if not python.exists():
-        say(f"creating the engine environment in {environment}")
-        venv.create(environment, with_pip=True)
-    say("installing the engine and its pinned dependencies (pip; a few minutes the first time)")
-    pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-    steps = [[*pip, "-c", str(CONSTRAINTS), "--upgrade", str(root)],
-             [*pip, "--no-deps", "--force-reinstall", str(root)]]
-    for step in steps:
-        if subprocess.run(step).returncode != 0:
-            raise InstallError("pip could not install the engine. Check that PyPI is reachable "
-                               "(or set PIP_INDEX_URL to a mirror) and run install again.")
-    return python
-
-
-def install_models(root: Path) -> Path | None:
-    """Copy the built models next to the engine; None when models/ holds none."""
-    built = sorted((root / "models").glob("*.onnx"))
-    if not built:
-        say("no model in models/: the engine runs weights-free (`python3 build.py models` "
-            "adds the learned prior; then run install again)")
-        return None
-    target = hostfile.data_dir() / "models"
-    target.mkdir(parents=True, exist_ok=True)
-    for model in built:
-        shutil.copyfile(model, target / model.name)
-    say(f"copied {len(built)} model file(s) to {target}")
-    return target
+def install_engine(root: Path) -> None:
+    """The plug-ins' installer, given the engine wheel built from this checkout."""
+    report = TenthsPrinter(say)
+    try:
+        installer.make_environment(installer.find_python(), installer.engine_dir(), report)
+        with tempfile.TemporaryDirectory() as scratch:
+            python = installer.venv_python(installer.engine_dir())
+            wheel = engine_wheel(root, Path(scratch), python)
+            bundle = installer.Bundle(wheel, CONSTRAINTS, load_manifest(root)["models"],
+                                      local_models=root / "models")
+            outcome = installer.install(bundle, report)
+    except ScribbleSegError as error:
+        raise InstallError(error.message) from error
+    for warning in outcome.warnings:
+        say(warning)
+    say(f"recorded the engine for the plug-ins in {installer.record_path()}")
 
 
 def install_gimp(profile: Path, root: Path, linked: bool) -> dict:
@@ -258,10 +232,8 @@ def uninstall(root: Path) -> None:
         for path in receipt["krita"]["paths"]:
             remove(Path(path))
         remove_lines(Path(receipt["krita"]["kritarc"]), (f"enable_{krita_layout.PLUGIN_NAME}=",))
-    for key in ("engine", "record"):
-        if key in receipt:
-            remove(Path(receipt[key]))
-    remove(hostfile.data_dir() / "models")
+    for path in installer.remove():
+        say(f"removed {path}")
     receipt_path().unlink()
     for path in sorted(map(Path, receipt.get("created", [])), key=lambda p: -len(p.parts)):
         remove_if_left_empty(path)

@@ -8,6 +8,7 @@ models/.cache; npm's `npm_config_registry` names a mirror.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 from buildtasks.layout import load_manifest
@@ -51,7 +52,7 @@ def build_all(entries: list[dict], models_dir: Path, cache_dir: Path, *,
         if not force and models.is_verified(target, entry):
             say(f"{entry['file']}: up to date")
             continue
-        models.build_model(entry, models_dir, cache_dir, TenthsPrinter())
+        models.build_model(entry, models_dir, cache_dir, TenthsPrinter(say))
         say(f"{entry['file']}: verified ({entry['size']:,} bytes, SHA-256 {entry['sha256']})")
 
 
@@ -60,13 +61,15 @@ def say(message: str) -> None:
 
 
 class TenthsPrinter:
-    """A models.Report that prints each new step, and a download every 10 %."""
+    """A progress report (models.Report, installer.Report) for a terminal: each new step, and
+    a long one every 10 %."""
 
-    def __init__(self) -> None:
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self.say = say
         self.shown: tuple[str, int] | None = None
 
     def __call__(self, text: str, fraction: float | None) -> None:
         step = text.split(":")[0], -1 if fraction is None else int(fraction * 10)
         if step != self.shown:
             self.shown = step
-            say(text)
+            self.say(text)
