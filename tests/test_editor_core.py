@@ -149,7 +149,8 @@ def test_the_request_on_the_wire_holds_what_the_document_holds():
     soft = bytes(range(200)) * 8
     document = FakeDocument(photo_with_scribbles(STROKE, painted((1, 1)), mask=soft))
     run = plan(document)
-    body = run.request_body(SegmentOptions(postprocess="edgerefine", feather=False))
+    body = wire.encode_request(run.frame.width, run.frame.height, run.rgb, run.planes,
+                               SegmentOptions(postprocess="edgerefine", feather=False))
     line, pixels = body.split(b"\n", 1)
     header = wire.parse_header(line)
     assert (header.width, header.height, header.planes) == (40, 40,

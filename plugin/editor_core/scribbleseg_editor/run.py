@@ -1,5 +1,5 @@
 """What one run decides before the engine is asked, whatever the editor: the scribble layers, the
-target, the refusals and their messages, the size check, the current mask, and the request.
+target, the refusals and their messages, the size check, and the current mask.
 
 An editor adapter implements `EditorDocument` (list its layers, read pixels in a frame, read
 the current mask sources); `plan_run` applies the rules and reads only what the run sends.
@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from . import planes, wire
+from . import planes
 from .errors import ScribbleSegError
 from .layers import Frame, Layer, choose_target, find_scribble_layers
 from .limits import check_size
-from .options import NOTHING_TO_SELECT, SegmentOptions
+from .options import NOTHING_TO_SELECT
 
 # Where a current mask can come from, and the source each output writes to.
 LAYER_MASK, SELECTION, CUTOUT_ALPHA = "layer_mask", "selection", "cutout"
@@ -56,11 +56,6 @@ class RunPlan:
     @property
     def frame(self) -> Frame:
         return self.target.frame
-
-    def request_body(self, options: SegmentOptions, engine: str = "local",
-                     endpoint: str = "") -> bytes:
-        return wire.encode_request(self.frame.width, self.frame.height, self.rgb, self.planes,
-                                   options, engine, endpoint)
 
 
 def plan_run(document: EditorDocument, names: dict[str, list[str]], output: str) -> RunPlan:
