@@ -52,7 +52,19 @@ def test_gimp_archive_unpacks_as_a_plug_in_folder(dist: Path) -> None:
     assert (entry.external_attr >> 16) & 0o111, "GIMP skips a plug-in that is not executable"
     assert f"{name}/manifest.json" in entries
     assert f"{name}/scribbleseg_editor/host.py" in entries
+    assert f"{name}/scribbleseg_editor/installer.py" in entries
     assert not any("scribbleseg/engine" in n or n.endswith(".pyc") for n in entries)
+
+
+@pytest.mark.parametrize("editor", ["gimp", "krita"])
+def test_each_archive_carries_the_engine_it_installs(dist: Path, editor: str) -> None:
+    """A zip is complete on its own: the plug-in installs the engine from what it carries."""
+    wheel = dist / f"scribbleseg-{VERSION}-py3-none-any.whl"
+    constraints = ROOT / "plugin" / "build_steps" / "buildtasks" / "engine-constraints.txt"
+    bundle = f"scribbleseg_{editor}/wheels/"
+    with zipfile.ZipFile(dist / f"scribbleseg-{editor}-{VERSION}.zip") as archive:
+        assert archive.read(bundle + wheel.name) == wheel.read_bytes()
+        assert archive.read(bundle + "engine-constraints.txt") == constraints.read_bytes()
 
 
 @pytest.mark.skipif(not KRITA_IMPORTER.is_file(), reason="Krita's importer is not installed")
@@ -62,6 +74,7 @@ def test_krita_archive_goes_through_kritas_own_importer(dist: Path, tmp_path: Pa
                             capture_output=True, text=True, timeout=60)
     assert f"Imported plugin: {MANIFEST['name']}" in result.stdout, result.stdout + result.stderr
     assert (tmp_path / "pykrita" / "scribbleseg_krita" / "__init__.py").is_file()
+    assert list((tmp_path / "pykrita" / "scribbleseg_krita" / "wheels").glob("*.whl"))
     action = (tmp_path / "actions" / "scribbleseg_krita.action").read_text()
     assert MANIFEST["actions"]["segment"]["shortcut"].lower() in action
 

@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 from npm_standin import fake_model_package, serving
 
-from buildtasks.dist import engine_wheel
-from buildtasks.install import CONSTRAINTS
+from buildtasks.dist import CONSTRAINTS, engine_wheel
 from scribbleseg_editor import installer
 from scribbleseg_editor.errors import ScribbleSegError
 

@@ -3,12 +3,17 @@
     dist/scribbleseg-gimp-VERSION.zip   unzip into GIMP's plug-ins folder
     dist/scribbleseg-krita-VERSION.zip  Krita: Tools > Scripts > Import Python Plugin from File
     dist/scribbleseg-VERSION-py3-none-any.whl  the engine
+
+Each zip is complete on its own: the plug-in folder carries wheels/ with the engine wheel and
+engine-constraints.txt, from which the plug-in installs its engine on first use
+(scribbleseg_editor.installer).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -17,6 +22,9 @@ from pathlib import Path
 
 from buildtasks import gimp_layout, krita_layout
 from buildtasks.layout import load_manifest
+from scribbleseg_editor import installer
+
+CONSTRAINTS = Path(__file__).with_name(installer.CONSTRAINTS_NAME)
 
 # Fixed metadata for every archive entry, so archives depend on file contents alone.
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -32,28 +40,40 @@ def run(args: argparse.Namespace, root: Path) -> int:
     out = args.out or root / "dist"
     out.mkdir(parents=True, exist_ok=True)
     version = load_manifest(root)["version"]
-    for archive in (gimp_archive(root, out, version), krita_archive(root, out, version),
-                    engine_wheel(root, out)):
-        print(f"build.py dist: wrote {archive}")
+    wheel = engine_wheel(root, out)
+    for archive in (gimp_archive(root, out, version, wheel),
+                    krita_archive(root, out, version, wheel), wheel):
+        print(f"build.py dist: wrote {archive} ({archive.stat().st_size / 1e6:.1f} MB)")
     return 0
 
 
-def gimp_archive(root: Path, out: Path, version: str) -> Path:
-    """The plug-in folder as GIMP wants it: NAME/NAME.py and its modules."""
+def gimp_archive(root: Path, out: Path, version: str, wheel: Path) -> Path:
+    """The plug-in folder as GIMP wants it: NAME/NAME.py, its modules and the engine bundle."""
     with tempfile.TemporaryDirectory() as profile:
-        gimp_layout.install_files(Path(profile), root)
+        folder = gimp_layout.install_files(Path(profile), root)
+        add_engine_bundle(folder, wheel)
         return write_zip(Path(profile) / "plug-ins", out / f"scribbleseg-gimp-{version}.zip")
 
 
-def krita_archive(root: Path, out: Path, version: str) -> Path:
-    """NAME.desktop, NAME/ and NAME.action at the top, as Krita's importer expects."""
+def krita_archive(root: Path, out: Path, version: str, wheel: Path) -> Path:
+    """NAME.desktop, NAME/ (with the engine bundle) and NAME.action at the top, as Krita's
+    importer expects."""
     with tempfile.TemporaryDirectory() as profile:
         staging = Path(profile)
         for part in krita_layout.install_files(staging, root):
             part.rename(staging / part.name)
         for folder in ("pykrita", "actions"):
             (staging / folder).rmdir()
+        add_engine_bundle(staging / krita_layout.PLUGIN_NAME, wheel)
         return write_zip(staging, out / f"scribbleseg-krita-{version}.zip")
+
+
+def add_engine_bundle(plugin_folder: Path, wheel: Path) -> None:
+    """What the plug-in's installer installs from: the wheel and the pinned dependencies."""
+    bundle = plugin_folder / installer.BUNDLE_FOLDER
+    bundle.mkdir()
+    shutil.copyfile(wheel, bundle / wheel.name)
+    shutil.copyfile(CONSTRAINTS, bundle / installer.CONSTRAINTS_NAME)
 
 
 def write_zip(folder: Path, archive: Path) -> Path:

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from buildtasks import gimp_layout, krita_layout
-from buildtasks.dist import engine_wheel
+from buildtasks.dist import CONSTRAINTS, engine_wheel
 from buildtasks.layout import load_manifest, remove_path
 from buildtasks.models import TenthsPrinter
 from scribbleseg_editor import hostfile, installer
@@ -27,7 +27,6 @@ from scribbleseg_editor.errors import ScribbleSegError
 RECEIPT = "install.json"
 # What a settings file we created holds once our entries are gone (kritarc, GIMP's shortcutsrc).
 EMPTY_SETTINGS_LINES = {"", "[python]", "(file-version 1)"}
-CONSTRAINTS = Path(__file__).with_name("engine-constraints.txt")
 
 
 class InstallError(Exception):
