@@ -25,7 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="accept unsigned requests (loopback binds only)")
     cloud.add_argument("--allow-fetch", action="append", default=[], metavar="CIDR",
                        type=_network, help="let input URLs reach this private range (repeatable)")
-    cloud.add_argument("--public-url", help="base of ResultUrl (default: the Host called)")
+    cloud.add_argument("--public-url",
+                       help="base of ResultUrl, e.g. https://seg.example.com (default: the bind "
+                            "address; required when binding 0.0.0.0 or ::)")
     cloud.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                        help="segmentations run at once (default: CPU cores)")
     cloud.add_argument("--queue", type=int, default=None,
@@ -36,8 +38,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     cloud.add_argument("--result-minutes", type=float, default=30.0,
                        help="how long a ResultUrl works (default 30)")
     cloud.add_argument("--fetch-timeout", type=float, default=10.0,
-                       help="seconds to download one input URL (default 10)")
-    cloud.add_argument("--verbose", action="store_true", help="log every request to stderr")
+                       help="seconds to download one input URL, all of it (default 10)")
+    cloud.add_argument("--fetch-slots", type=int, default=16,
+                       help="downloads at once, apart from the workers (default 16)")
+    cloud.add_argument("--job-seconds", type=float, default=60.0,
+                       help="time limit to decode and segment one request (default 60)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,6 +52,13 @@ def run(args: argparse.Namespace) -> int:
         return run_local(args.idle_minutes)
     if (args.keys is None) == (not args.unsigned):
         raise ScribbleSegError("InvalidParameter", "Give either --keys FILE or --unsigned.")
+    if args.keys is not None and args.public_url is None and args.host in ("0.0.0.0", "::", ""):
+        raise ScribbleSegError(
+            "InvalidParameter", f"Binding {args.host or 'all addresses'} needs --public-url (the "
+            "address clients reach, the base of ResultUrl).")
+    if min(args.workers, args.fetch_slots) < 1 or min(args.fetch_timeout, args.job_seconds) <= 0:
+        raise ScribbleSegError("InvalidParameter", "--workers and --fetch-slots must be 1 or "
+                               "more, --fetch-timeout and --job-seconds above 0.")
     if args.results is not None:
         return _serve_cloud(args, args.results)
     with tempfile.TemporaryDirectory(prefix="scribbleseg-results-") as folder:
@@ -64,12 +76,12 @@ def _serve_cloud(args: argparse.Namespace, results: Path) -> int:
         allow_fetch=args.allow_fetch, public_url=args.public_url,
         workers=args.workers, queue=2 * args.workers if args.queue is None else args.queue,
         result_ttl_s=args.result_minutes * 60, fetch_timeout_s=args.fetch_timeout,
+        fetch_slots=args.fetch_slots, job_limit_s=args.job_seconds,
     )
     server = CloudServer(settings, LocalDiskStore(results, settings.result_ttl_s))
-    server.verbose = args.verbose
     print(f"ScribbleSeg API listening on {server.url}", flush=True)
     try:
-        server.serve_with_cleanup()
+        server.serve_forever()  # until SIGTERM or Ctrl+C, then requests in flight finish
     finally:
         server.server_close()
     return 0

@@ -1,13 +1,15 @@
 """Who sent a cloud API request: V3 (ACS3-HMAC-SHA256) or V1 (HMAC-SHA1) signatures, replay guard.
 
-The server recomputes the signature with scribbleseg.signing from what it received. A timestamp
-more than `window_s` off and a nonce already seen inside that window are refused, so a captured
-request cannot be sent again. With V1 and a multipart body, the signature covers the text fields
-(query and form) but not the file parts: clients that need the files covered use V3, whose
-x-acs-content-sha256 hashes the whole body.
+The server recomputes the signature with scribbleseg.signing from what it received. V3 signs the
+body's hash in a header, so a V3 request is checked from its headers before its body is read
+(`verify_v3_headers`), and the body against that hash once read (`check_body_hash`). V1 signs
+the parameters (query and form) but not file parts: clients that need the files covered use V3.
 
-Nonces are remembered in this process only: instances behind one load balancer each guard their
-own window (share them through a store if that matters).
+Replay guard: a timestamp more than `window_s` off, or a nonce already seen inside that window,
+is refused. Nonces go through a `NonceStore`; the default keeps them in this process, and then a
+timestamp older than the server's start is refused too, so neither a restart nor a second
+instance with the same keys accepts a request captured before it started (a shared store,
+issue 14, lifts that rule).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 from scribbleseg import signing
 from scribbleseg_editor.errors import ScribbleSegError
@@ -47,52 +50,51 @@ def load_keys(path: Path) -> dict[str, str]:
     return keys
 
 
-class NonceRegistry:
-    """Nonces seen in the last `window_s` seconds, oldest first (expiry pops from the left)."""
+class NonceStore(Protocol):
+    shared: bool  # True when other instances and later runs see the same nonces
 
-    def __init__(self, window_s: float) -> None:
-        self.window_s = window_s
-        self._seen: set[tuple[str, str]] = set()
-        self._order: deque[tuple[float, tuple[str, str]]] = deque()
+    def add(self, key: str, expires_at: float) -> bool:
+        """Remember `key` until `expires_at` (time.time()); False when it is already there."""
+
+
+class MemoryNonceStore:
+    """Nonces of this process, oldest first (expiry pops from the left)."""
+
+    shared = False
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+        self._order: deque[tuple[float, str]] = deque()
         self._lock = threading.Lock()
 
-    def check_new(self, access_key_id: str, nonce: str) -> None:
-        now = time.monotonic()
-        entry = (access_key_id, nonce)
+    def add(self, key: str, expires_at: float) -> bool:
+        now = time.time()
         with self._lock:
-            while self._order and self._order[0][0] < now - self.window_s:
+            while self._order and self._order[0][0] < now:
                 self._seen.discard(self._order.popleft()[1])
-            if entry in self._seen:
-                raise _auth_failed("SignatureNonce was already used; sign each request afresh.")
-            self._seen.add(entry)
-            self._order.append((now, entry))
+            if key in self._seen:
+                return False
+            self._seen.add(key)
+            self._order.append((expires_at, key))
+            return True
 
 
 class Authenticator:
-    def __init__(self, keys: Mapping[str, str], window_s: float = WINDOW_S) -> None:
+    def __init__(self, keys: Mapping[str, str], nonces: NonceStore | None = None,
+                 window_s: float = WINDOW_S) -> None:
         self.keys = dict(keys)
         self.window_s = window_s
-        self.nonces = NonceRegistry(2 * window_s)  # a timestamp may be window_s off either way
+        self.nonces = nonces or MemoryNonceStore()
+        self.started_at = int(time.time())  # whole seconds, as timestamps are written
 
-    def verify(
-        self,
-        method: str,
-        path: str,
-        query: Mapping[str, str],
-        params: Mapping[str, str],
-        headers: Iterable[tuple[str, str]],
-        body: bytes,
-    ) -> str:
-        """The AccessKeyId of a correctly signed, fresh request; else ScribbleSegError."""
+    def verify_v3_headers(self, method: str, path: str, query: Mapping[str, str],
+                          headers: Iterable[tuple[str, str]]) -> str | None:
+        """The AccessKeyId of a correctly signed, fresh V3 request; None when the request has
+        no V3 Authorization (it may be V1); else ScribbleSegError. The body is not needed."""
         headers = list(headers)
         authorization = _header(headers, "authorization")
-        if authorization.startswith(signing.V3_ALGORITHM):
-            return self._verify_v3(method, path, query, headers, body, authorization)
-        if "Signature" in params:
-            return self._verify_v1(method, params)
-        raise _auth_failed("The request is not signed (no V3 Authorization, no V1 Signature).")
-
-    def _verify_v3(self, method, path, query, headers, body, authorization) -> str:
+        if not authorization.startswith(signing.V3_ALGORITHM):
+            return None
         try:
             key_id, signed_headers, signature = signing.parse_v3_authorization(authorization)
         except ValueError as error:
@@ -100,11 +102,9 @@ class Authenticator:
         missing = [name for name in V3_REQUIRED_HEADERS if name not in signed_headers]
         if missing:
             raise _auth_failed(f"SignedHeaders must include {', '.join(missing)}.")
-        payload_hash = _header(headers, "x-acs-content-sha256")
-        if not hmac.compare_digest(payload_hash, signing.sha256_hex(body)):
-            raise _auth_failed("x-acs-content-sha256 does not match the body received.")
         secret = self._secret(key_id)
-        expected, _ = signing.sign_v3(method, path, query, headers, payload_hash, secret,
+        expected, _ = signing.sign_v3(method, path, query, headers,
+                                      _header(headers, "x-acs-content-sha256"), secret,
                                       signed_headers)
         if not hmac.compare_digest(expected, signature):
             raise _auth_failed("The V3 signature does not match; check the AccessKeySecret.")
@@ -112,7 +112,18 @@ class Authenticator:
                           _header(headers, "x-acs-signature-nonce"))
         return key_id
 
-    def _verify_v1(self, method: str, params: Mapping[str, str]) -> str:
+    @staticmethod
+    def check_body_hash(headers: Iterable[tuple[str, str]], body: bytes) -> None:
+        """Refuse a V3 request whose body is not the one its signed hash names."""
+        if not hmac.compare_digest(_header(headers, "x-acs-content-sha256"),
+                                   signing.sha256_hex(body)):
+            raise _auth_failed("x-acs-content-sha256 does not match the body received.")
+
+    def verify_v1(self, method: str, params: Mapping[str, str]) -> str:
+        """The AccessKeyId of a correctly signed, fresh V1 request; else ScribbleSegError."""
+        if "Signature" not in params:
+            raise _auth_failed(
+                "The request is not signed (no V3 Authorization, no V1 Signature).")
         missing = [name for name in V1_REQUIRED if not params.get(name)]
         if missing:
             raise _auth_failed(f"A V1 signed request needs {', '.join(missing)}.")
@@ -140,7 +151,13 @@ class Authenticator:
                 f"Timestamp {timestamp} is more than {self.window_s / 60:.0f} minutes from the "
                 "server's clock; check the client's clock and sign afresh."
             )
-        self.nonces.check_new(key_id, nonce)
+        if not self.nonces.shared and sent < self.started_at:
+            raise _auth_failed(
+                f"Timestamp {timestamp} is older than this server's start; sign afresh."
+            )
+        # A timestamp may be window_s off either way: remember the nonce for both sides.
+        if not self.nonces.add(f"{key_id}\n{nonce}", time.time() + 2 * self.window_s):
+            raise _auth_failed("SignatureNonce was already used; sign each request afresh.")
 
 
 def _parse_utc(timestamp: str) -> float:

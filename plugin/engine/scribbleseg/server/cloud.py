@@ -6,28 +6,41 @@
     GET  /results/NAME   an answer, for ResultUrl's lifetime (then 404)
     GET  /health         {"status": "ok"} for load balancers
 
-Stateless apart from the result store (and each instance's nonce window, see auth.py).
+A request costs the server in this order, each step only once the one before has passed: size
+limits (HTTP limits in httpserver.py, the body's Content-Length), the signature (a V3 one from
+the headers alone, before the body is read; an unsigned or V1 body is read in one of
+UNVERIFIED_BODIES slots), parsing and downloads (fetch.py, their own slots), then decoding and
+the engine in a worker process within the job time limit (workers.py). ResultUrl starts with
+--public-url, else the address the server is bound to; never with the Host header a client sent.
+
+Stateless apart from the result store (results.py) and the nonce store (auth.py).
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import ipaddress
-import re
-import threading
-import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 
-from scribbleseg.output import encode_result
+from aiohttp import web
+
 from scribbleseg.protocol import ACTION, CAPABILITY_HEADER, DIRECT_UPLOAD, RESULT_LIFETIME_S
-from scribbleseg.request import decode_request
 from scribbleseg.server import forms
-from scribbleseg.server.app import BaseHandler, EngineHTTPServer, new_request_id, report_unexpected
-from scribbleseg.server.auth import Authenticator
-from scribbleseg.server.cache import PreparedImageCache
+from scribbleseg.server.auth import Authenticator, NonceStore
 from scribbleseg.server.fetch import Network, UrlFetcher
-from scribbleseg.server.pool import WorkerPool
+from scribbleseg.server.httpserver import (
+    HttpServer,
+    answer_response,
+    content_length,
+    error_response,
+    new_request_id,
+    read_body,
+    report_unexpected,
+)
 from scribbleseg.server.results import ResultStore
-from scribbleseg.server.segmenting import segment_request
+from scribbleseg.server.segmenting import cloud_job
+from scribbleseg.server.workers import WorkerPool
 from scribbleseg_editor.errors import ScribbleSegError
 from scribbleseg_editor.limits import MAX_IMAGE_BYTES, MAX_MASK_BYTES
 
@@ -40,7 +53,10 @@ INPUTS = {
     "IntegratedMaskUrl": ("integrated", MAX_MASK_BYTES),
 }
 MAX_BODY_BYTES = sum(limit for _, limit in INPUTS.values()) + 1024 * 1024  # + form overhead
-HOST_PATTERN = re.compile(r"[A-Za-z0-9.\-\[\]:]{1,255}")
+UNVERIFIED_BODIES = 4  # bodies read at once before their sender is known (V1 or unsigned)
+CACHE_ITEMS = 32  # prepared images each worker keeps: many clients' images at once
+CLEAN_EVERY_S = 60.0
+ROUTES = {"/": ("GET", "HEAD", "POST"), "/health": ("GET", "HEAD")}
 
 
 @dataclass
@@ -49,14 +65,17 @@ class CloudSettings:
     port: int = 0
     keys: dict[str, str] | None = None  # None: unsigned, allowed on loopback binds only
     allow_fetch: list[Network] = field(default_factory=list)
-    public_url: str | None = None  # base of ResultUrl; default: the Host the client called
+    public_url: str | None = None  # base of ResultUrl; default: the bind address
     workers: int = 2
     queue: int = 4
     result_ttl_s: float = RESULT_LIFETIME_S
     fetch_timeout_s: float = 10.0
+    fetch_slots: int = 16
+    job_limit_s: float = 60.0  # decoding and segmentation of one request
+    nonces: NonceStore | None = None  # default: this process's memory (auth.py)
 
 
-class CloudServer(EngineHTTPServer):
+class CloudServer(HttpServer):
     def __init__(self, settings: CloudSettings, store: ResultStore) -> None:
         if settings.keys is None and not _is_loopback(settings.host):
             raise ScribbleSegError(
@@ -64,160 +83,153 @@ class CloudServer(EngineHTTPServer):
                 f"Unsigned mode is for loopback binds only; {settings.host} is not loopback. "
                 "Give --keys FILE.",
             )
-        super().__init__((settings.host, settings.port), CloudHandler)
+        super().__init__(settings.host, settings.port)
         self.settings = settings
         self.store = store
-        self.authenticator = Authenticator(settings.keys) if settings.keys is not None else None
-        self.fetcher = UrlFetcher(settings.allow_fetch, settings.fetch_timeout_s)
-        self.pool = WorkerPool(settings.workers, settings.queue)
-        self.cache = PreparedImageCache(max_items=32)  # many clients' images at once
+        self.public_url = (settings.public_url or self.url).rstrip("/")
+        self.authenticator = (Authenticator(settings.keys, settings.nonces)
+                              if settings.keys is not None else None)
+        self.fetcher = UrlFetcher(tuple(settings.allow_fetch), settings.fetch_timeout_s,
+                                  slots=settings.fetch_slots, queue=4 * settings.fetch_slots)
+        self.workers = WorkerPool(settings.workers, settings.queue, settings.job_limit_s,
+                                  CACHE_ITEMS)
+        self._unverified = asyncio.Semaphore(UNVERIFIED_BODIES)
+        self._cleaner: asyncio.Task | None = None
 
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+    async def started(self) -> None:
+        self.workers.start()
+        await self.fetcher.start()
+        self._cleaner = asyncio.create_task(self._clean())
 
-    def serve_with_cleanup(self, interval_s: float = 60.0) -> None:
-        """serve_forever, while a thread deletes expired results every `interval_s`."""
-        stop = threading.Event()
+    async def stopping(self) -> None:
+        if self._cleaner is not None:
+            self._cleaner.cancel()
+        await self.fetcher.close()
+        await asyncio.to_thread(self.workers.stop)
 
-        def clean() -> None:
-            while not stop.wait(interval_s):
-                self.store.remove_expired()
+    def refusal(self, error: ScribbleSegError) -> web.Response:
+        return self._error(error, new_request_id(), {})
 
-        cleaner = threading.Thread(target=clean, daemon=True)
-        cleaner.start()
-        try:
-            self.serve_forever()
-        finally:
-            stop.set()
-
-
-class CloudHandler(BaseHandler):
-    server: CloudServer
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
         request_id = new_request_id()
-        path = self.path.split("?", 1)[0]
-        if path == "/health":
-            self.send_json(200, {"status": "ok"})
-        elif path == "/":
-            self.send_json(200, {"Service": "ScribbleSeg", "Actions": [ACTION],
-                                 "Upload": DIRECT_UPLOAD}, {CAPABILITY_HEADER: DIRECT_UPLOAD})
-        elif path.startswith("/results/") and (
-            found := self.server.store.get(path.removeprefix("/results/"))
-        ):
-            self.send_body(200, found[0], found[1], {"Cache-Control": "no-store"})
-        else:
-            self._send_error(request_id, "JSON", ScribbleSegError(
-                "InvalidParameter", "No such result: it has expired (results live "
-                f"{self.server.settings.result_ttl_s / 60:g} minutes) or never existed.",
-                http_status=404))
-
-    def handle_expect_100(self) -> bool:
-        """Refuse an oversized body before the client sends it (curl asks first)."""
+        params: dict[str, str] = {}  # filled in as they are read: Format chooses the answer
         try:
-            self.content_length(MAX_BODY_BYTES)
+            params.update(forms.parse_query(request.query_string))
+            return await self._route(request, request_id, params)
         except ScribbleSegError as error:
-            self._send_error(new_request_id(), "JSON", error)
-            return False
-        return super().handle_expect_100()
-
-    def do_POST(self) -> None:  # noqa: N802
-        request_id = new_request_id()
-        path, _, query_text = self.path.partition("?")
-        query = forms.parse_query(query_text)
-        answer_format = query.get("Format", "JSON")
-        try:
-            if path != "/":
-                raise ScribbleSegError("InvalidParameter", f"No such path {path}; POST to /.",
-                                       http_status=404)
-            body = self.read_exactly(self.content_length(MAX_BODY_BYTES))
-            fields, files = forms.parse_body(self.headers.get("Content-Type", ""), body)
-            params = {**query, **fields}
-            answer_format = params.get("Format", "JSON")
-            if self.server.authenticator is not None:
-                self.server.authenticator.verify(
-                    "POST", path, query, params, self.headers.items(), body)
-            self._check_action(params)
-            with self.server.pool.slot():
-                result_url = self._segment(params, files)
-        except ScribbleSegError as error:
-            self._send_error(request_id, answer_format, error)
+            return self._error(error, request_id, params)
         except Exception:  # noqa: BLE001 (anything else still gets the API's error body)
-            self._send_error(request_id, answer_format, report_unexpected(request_id))
-        else:
-            self._send_answer(answer_format, {"RequestId": request_id,
-                                              "Data": {"ResultUrl": result_url}})
+            return self._error(report_unexpected(request_id), request_id, params)
 
-    def _check_action(self, params: dict[str, str]) -> None:
-        action = self.headers.get("x-acs-action") or params.get("Action", "")
-        if action != ACTION:
+    async def _route(self, request: web.BaseRequest, request_id: str,
+                     params: dict[str, str]) -> web.StreamResponse:
+        path = request.path
+        allowed = ROUTES.get(path, ("GET", "HEAD") if path.startswith("/results/") else ())
+        if not allowed:
+            raise ScribbleSegError("InvalidParameter", f"No such path {path[:200]}; POST to /.",
+                                   http_status=404)
+        if request.method not in allowed:
             raise ScribbleSegError(
-                "InvalidAction.NotFound", f"Unknown Action {action!r}; this server has {ACTION}."
-            )
-        if params.get("Format", "JSON").upper() not in ("JSON", "XML"):
-            raise ScribbleSegError("InvalidParameter", "Format must be JSON or XML.")
+                "InvalidParameter", f"{request.method} is not allowed on {path[:200]}; use "
+                f"{' or '.join(allowed)}.", http_status=405)
+        if request.method == "POST":
+            result_url = await self._act(request, params)
+            return self._answer({"RequestId": request_id, "Data": {"ResultUrl": result_url}},
+                                params)
+        if path == "/health":
+            return answer_response({"status": "ok"})
+        if path == "/":
+            return answer_response({"Service": "ScribbleSeg", "Actions": [ACTION],
+                                    "Upload": DIRECT_UPLOAD}, headers={CAPABILITY_HEADER:
+                                                                       DIRECT_UPLOAD})
+        return await self._result(path.removeprefix("/results/"))
 
-    def _segment(self, params: dict[str, str], files: dict[str, bytes]) -> str:
-        inputs = {}
-        for name, (argument, limit) in INPUTS.items():
-            if name in files:
-                inputs[argument] = files[name]
-            elif params.get(name, "").strip():
-                inputs[argument] = self.server.fetcher.fetch(params[name].strip(), name, limit)
-        if "image" not in inputs:
+    async def _result(self, name: str) -> web.Response:
+        found = await asyncio.to_thread(self.store.get, name)
+        if found is None:
+            raise ScribbleSegError(
+                "InvalidParameter", "No such result: it has expired (results live "
+                f"{self.settings.result_ttl_s / 60:g} minutes) or never existed.",
+                http_status=404)
+        return web.Response(body=found[0], content_type=found[1],
+                            headers={"Cache-Control": "no-store"})
+
+    async def _act(self, request: web.BaseRequest, params: dict[str, str]) -> str:
+        length = content_length(request, MAX_BODY_BYTES)
+        headers = list(request.headers.items())
+        query = dict(params)
+        key_id = None
+        if self.authenticator is not None:
+            key_id = self.authenticator.verify_v3_headers("POST", "/", query, headers)
+        if self.authenticator is not None and key_id is None:
+            async with self._unverified:  # sender unknown: bounded memory and parsing
+                fields, files = await self._read_form(request, length)
+        else:
+            fields, files = await self._read_form(request, length, check_hash=key_id is not None)
+        params.update(fields)
+        if self.authenticator is not None and key_id is None:
+            self.authenticator.verify_v1("POST", params)
+        _check_action(request, params)
+        inputs = await self._inputs(params, files)
+        image_key = hashlib.sha256(inputs["image"]).hexdigest()
+        data, content_type = await self.workers.run(cloud_job, inputs, params,
+                                                    image_key=image_key)
+        name = await asyncio.to_thread(self.store.put, data, content_type)
+        return f"{self.public_url}/results/{name}"
+
+    async def _read_form(self, request: web.BaseRequest, length: int,
+                         check_hash: bool = False) -> tuple[dict[str, str], dict[str, bytes]]:
+        body = await read_body(request, length)
+        if check_hash:
+            Authenticator.check_body_hash(request.headers.items(), body)
+        return forms.parse_body(request.headers.get("Content-Type", ""), body)
+
+    async def _inputs(self, params: dict[str, str], files: dict[str, bytes]) -> dict[str, bytes]:
+        """Each input from its file part, or downloaded from its URL (all at once)."""
+        inputs = {argument: files[name] for name, (argument, _) in INPUTS.items()
+                  if name in files}
+        urls = {name: params[name].strip() for name in INPUTS
+                if name not in files and params.get(name, "").strip()}
+        if "image" not in inputs and "ImageUrl" not in urls:
             raise ScribbleSegError(
                 "InvalidParameter", "ImageUrl is required (a URL, or a multipart file part)."
             )
-        request = decode_request(**inputs, params=params)
-        run = segment_request(request, self.server.cache)
-        data, content_type = encode_result(request.image, run.alpha, request.options)
-        name = self.server.store.put(data, content_type)
-        return f"{self._public_url()}/results/{name}"
+        bodies = await asyncio.gather(*(self.fetcher.fetch(url, name, INPUTS[name][1])
+                                        for name, url in urls.items()))
+        inputs.update({INPUTS[name][0]: body for name, body in zip(urls, bodies, strict=True)})
+        return inputs
 
-    def _public_url(self) -> str:
-        if self.server.settings.public_url:
-            return self.server.settings.public_url.rstrip("/")
-        host = self.headers.get("Host", "")
-        if not HOST_PATTERN.fullmatch(host):
-            host = self.server.url.removeprefix("http://")
-        return f"http://{host}"
+    def _answer(self, data: dict, params: dict[str, str]) -> web.Response:
+        return answer_response(data, as_xml=_wants_xml(params), root=f"{ACTION}Response")
 
-    def _send_answer(self, answer_format: str, data: dict) -> None:
-        if answer_format.upper() == "XML":
-            self.send_body(200, _xml(f"{ACTION}Response", data), "application/xml")
-        else:
-            self.send_json(200, data)
-
-    def _send_error(self, request_id: str, answer_format: str, error: ScribbleSegError) -> None:
-        self.close_connection = True  # the body may be partly unread
+    def _error(self, error: ScribbleSegError, request_id: str,
+               params: dict[str, str]) -> web.Response:
         headers = {}
         if error.code == "Throttling":
-            seconds = self.server.pool.retry_after_s()
+            seconds = self.workers.fifo.retry_after_s()
             # The vendor's SDKs read x-acs-retry-after in milliseconds; Retry-After is seconds.
             headers = {"x-acs-retry-after": str(seconds * 1000), "Retry-After": str(seconds)}
-        body = {"RequestId": request_id, "HostId": self.headers.get("Host", ""),
-                "Code": error.code, "Message": error.message, "Recommend": error.recommend}
-        if answer_format.upper() == "XML":
-            self.send_body(error.http_status, _xml("Error", body), "application/xml", headers)
-        else:
-            self.send_json(error.http_status, body, headers)
+        return error_response(error, request_id=request_id, host_id=self.public_url,
+                              as_xml=_wants_xml(params), headers=headers)
+
+    async def _clean(self) -> None:
+        while True:
+            await asyncio.sleep(CLEAN_EVERY_S)
+            await asyncio.to_thread(self.store.remove_expired)
 
 
-def _xml(root_name: str, data: dict) -> bytes:
-    root = ElementTree.Element(root_name)
-    _add_children(root, data)
-    return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
+def _check_action(request: web.BaseRequest, params: dict[str, str]) -> None:
+    action = request.headers.get("x-acs-action") or params.get("Action", "")
+    if action != ACTION:
+        raise ScribbleSegError(
+            "InvalidAction.NotFound", f"Unknown Action {action[:100]!r}; this server has {ACTION}."
+        )
+    if params.get("Format", "JSON").upper() not in ("JSON", "XML"):
+        raise ScribbleSegError("InvalidParameter", "Format must be JSON or XML.")
 
 
-def _add_children(parent: ElementTree.Element, data: dict) -> None:
-    for key, value in data.items():
-        child = ElementTree.SubElement(parent, key)
-        if isinstance(value, dict):
-            _add_children(child, value)
-        else:
-            child.text = str(value)
+def _wants_xml(params: dict[str, str]) -> bool:
+    return params.get("Format", "JSON").upper() == "XML"
 
 
 def _is_loopback(host: str) -> bool:

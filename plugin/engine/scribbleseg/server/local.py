@@ -1,58 +1,63 @@
 """Desktop mode: the editors' engine host on 127.0.0.1.
 
-Client: scribbleseg_editor/host.py; wire format: scribbleseg_editor/wire.py.
+Wire format (header line, raw RGB image and planes) and client: scribbleseg_editor/wire.py and
+host.py. One worker process runs the strokes (workers.py) and keeps the prepared-image cache, so
+later strokes on one image skip its preparation; a stroke past DESKTOP_JOB_LIMIT_S is ended.
 
 Safety on a shared machine: binds loopback only, every request carries the token of the runtime
 file (readable by this user alone), and the Host header must name loopback so that a web page
-cannot reach the host through DNS rebinding. The host exits after `idle_s` without requests and
-as soon as its runtime file is removed or taken over by another host.
+cannot reach the host through DNS rebinding. The host exits after `idle_s` without requests, as
+soon as its runtime file is removed or taken over by another host, and on SIGTERM.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
-import importlib
 import os
 import secrets
-import threading
 import time
 from importlib import metadata
 
-import numpy as np
+from aiohttp import web
+from aiohttp.http_exceptions import LineTooLong
 
-from scribbleseg.request import SegmentRequest, request_from_arrays
-from scribbleseg.server.app import BaseHandler, EngineHTTPServer, report_unexpected
-from scribbleseg.server.cache import PreparedImageCache
-from scribbleseg.server.segmenting import segment_request
+from scribbleseg.server.httpserver import (
+    HttpServer,
+    answer_response,
+    content_length,
+    read_body,
+    report_unexpected,
+)
+from scribbleseg.server.segmenting import local_job
+from scribbleseg.server.workers import WorkerPool
 from scribbleseg_editor import host, hostfile, limits, wire
 from scribbleseg_editor.errors import ScribbleSegError
 
 LOOPBACK_NAMES = {"127.0.0.1", "localhost", "[::1]"}
-MAX_HEADER_LINE = wire.MAX_HEADER_BYTES
-MAX_BODY_BYTES = MAX_HEADER_LINE + limits.MAX_SIDE**2 * (3 + len(wire.PLANE_ORDER))
+MAX_BODY_BYTES = wire.MAX_HEADER_BYTES + limits.MAX_SIDE**2 * (3 + len(wire.PLANE_ORDER))
+DESKTOP_JOB_LIMIT_S = 600.0  # a 4096x4096 stroke on a slow laptop, with room to spare
+DESKTOP_QUEUE = 4  # strokes waiting; an editor sends one at a time
+CACHE_ITEMS = 4
+ROUTES = {wire.HEALTH_PATH: "GET", wire.SEGMENT_PATH: "POST"}
 
 
-class LocalHost(EngineHTTPServer):
-    """The desktop engine host: its token, cache, and the time of its last request."""
+class LocalHost(HttpServer):
+    """The desktop engine host: its token, worker, and the time of its last request."""
 
-    def __init__(self, idle_s: float) -> None:
-        super().__init__(("127.0.0.1", 0), LocalHandler)
+    def __init__(self, idle_s: float, poll_s: float = 1.0) -> None:
+        super().__init__("127.0.0.1", 0)
         self.token = secrets.token_urlsafe(32)
         self.idle_s = idle_s
-        self.cache = PreparedImageCache()
-        self.engine_lock = threading.Lock()  # one stroke at a time: the editor waits anyway
+        self.poll_s = poll_s
+        self.workers = WorkerPool(1, DESKTOP_QUEUE, DESKTOP_JOB_LIMIT_S, CACHE_ITEMS)
         self.last_request = time.monotonic()
         self._busy = 0
-        self._busy_lock = threading.Lock()
+        self._watch: asyncio.Task | None = None
 
     @property
     def port(self) -> int:
         return self.server_address[1]
-
-    def count_busy(self, change: int) -> None:
-        with self._busy_lock:
-            self._busy += change
-            self.last_request = time.monotonic()
 
     def owns_runtime_file(self) -> bool:
         runtime = hostfile.read_runtime()
@@ -62,90 +67,73 @@ class LocalHost(EngineHTTPServer):
         idle = self._busy == 0 and time.monotonic() - self.last_request > self.idle_s
         return idle or not self.owns_runtime_file()
 
+    async def started(self) -> None:
+        self.workers.start()  # loads the engine and model while the editor gathers its pixels
+        self._watch = asyncio.create_task(self._watch_for_stop())
 
-class LocalHandler(BaseHandler):
-    server: LocalHost
+    async def stopping(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+        await asyncio.to_thread(self.workers.stop)
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        self._answer(self._health)
-
-    def do_POST(self) -> None:  # noqa: N802
-        self._answer(self._segment)
-
-    def _answer(self, route) -> None:
-        self.server.count_busy(+1)
+    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        self._busy += 1
         try:
-            self._check_caller()
-            route()
+            self._check_caller(request)
+            if ROUTES.get(request.path) is None:
+                raise ScribbleSegError("InvalidParameter", f"No such path {request.path[:200]}.",
+                                       http_status=404)
+            if request.method != ROUTES[request.path]:
+                raise ScribbleSegError(
+                    "InvalidParameter", f"{request.method} is not allowed on {request.path}; use "
+                    f"{ROUTES[request.path]}.", http_status=405)
+            if request.method == "GET":
+                return answer_response({"status": "ok", "pid": os.getpid(),
+                                        "version": _version(),
+                                        "cache": self.workers.cache_stats()})
+            return await self._segment(request)
         except ScribbleSegError as error:
-            self._send_error(error)
+            return self.refusal(error)
         except Exception:  # noqa: BLE001 (anything else still gets a proper answer)
-            self._send_error(report_unexpected("local"))
+            return self.refusal(report_unexpected("local"))
         finally:
-            self.server.count_busy(-1)
+            self._busy -= 1
+            self.last_request = time.monotonic()
 
-    def _check_caller(self) -> None:
-        host_name = self.headers.get("Host", "").rsplit(":", 1)[0].lower()
+    def _check_caller(self, request: web.BaseRequest) -> None:
+        host_name = request.headers.get("Host", "").rsplit(":", 1)[0].lower()
         if host_name not in LOOPBACK_NAMES:
             raise ScribbleSegError("AuthFailed", "The Host header must name 127.0.0.1.")
-        offered = self.headers.get("Authorization", "").removeprefix("Bearer ").encode()
-        if not hmac.compare_digest(offered, self.server.token.encode()):
+        offered = request.headers.get("Authorization", "").removeprefix("Bearer ").encode()
+        if not hmac.compare_digest(offered, self.token.encode()):
             raise ScribbleSegError("AuthFailed", "The token does not match this engine host's.")
 
-    def _health(self) -> None:
-        if self.path != "/local/v1/health":
-            raise ScribbleSegError("InvalidParameter", f"No such path {self.path}.",
-                                   http_status=404)
-        self.send_json(200, {"status": "ok", "pid": os.getpid(), "version": _version(),
-                             "cache": self.server.cache.stats()})
-
-    def _segment(self) -> None:
-        if self.path != "/local/v1/segment":
-            raise ScribbleSegError("InvalidParameter", f"No such path {self.path}.",
-                                   http_status=404)
+    async def _segment(self, request: web.BaseRequest) -> web.Response:
         started = time.perf_counter()
-        header, request = self._read_request()
-        received = time.perf_counter()
-        with self.server.engine_lock:
-            if header.engine == "cloud":
-                alpha, timings = _segment_via_cloud(request, header), {}
-            else:
-                run = segment_request(request, self.server.cache)
-                alpha, timings = run.alpha, {"prepare": run.prepare_s, "engine": run.segment_s}
-        timings = {"receive": received - started, **timings}
-        self.send_body(200, np.ascontiguousarray(alpha, np.uint8).tobytes(),
-                       "application/octet-stream", {"Server-Timing": _server_timing(timings)})
-
-    def _read_request(self) -> tuple[wire.Header, SegmentRequest]:
-        length = self.content_length(MAX_BODY_BYTES)
-        line = self.rfile.readline(MAX_HEADER_LINE)
-        header = wire.parse_header(line)
-        width, height, planes = header.width, header.height, list(header.planes)
-        expected = len(line) + header.body_bytes
-        if length != expected:
+        length = content_length(request, MAX_BODY_BYTES)
+        try:
+            line = await request.content.readline(max_line_length=wire.MAX_HEADER_BYTES)
+        except LineTooLong:
+            line = b""
+        header = wire.parse_header(line)  # size and planes checked before any pixel is read
+        if length != len(line) + header.body_bytes:
             raise ScribbleSegError(
                 "InvalidParameter",
-                f"The body is {length} bytes; a {width}x{height} image with planes {planes} "
-                f"needs {expected}.",
+                f"The body is {length} bytes; a {header.width}x{header.height} image with "
+                f"planes {list(header.planes)} needs {len(line) + header.body_bytes}.",
             )
-        pixels = self.read_exactly(width * height * 3)
-        image = np.frombuffer(pixels, np.uint8).reshape(height, width, 3)
-        arrays = {name: np.frombuffer(self.read_exactly(width * height), np.uint8)
-                  .reshape(height, width) for name in planes}
-        return header, request_from_arrays(image, arrays.get("positive"),
-                                           arrays.get("negative"), arrays.get("mask"),
-                                           header.options)
+        pixels = await read_body(request, header.body_bytes)
+        received = time.perf_counter()
+        alpha, timings = await self.workers.run(local_job, header, pixels)
+        timings = {"receive": received - started, **timings,
+                   "total": time.perf_counter() - started}
+        return web.Response(body=alpha, content_type="application/octet-stream",
+                            headers={"Server-Timing": _server_timing(timings)})
 
-    def _send_error(self, error: ScribbleSegError) -> None:
-        self.close_connection = True  # the body may be partly unread
-        self.send_json(error.http_status, {"Code": error.code, "Message": error.message,
-                                           "Recommend": error.recommend})
-
-
-def _segment_via_cloud(request: SegmentRequest, header: wire.Header) -> np.ndarray:
-    from scribbleseg.cloud import segment_via_cloud  # requests: loaded only for cloud relays
-
-    return segment_via_cloud(request, endpoint=header.endpoint)
+    async def _watch_for_stop(self) -> None:
+        while not self.should_stop():
+            await asyncio.sleep(self.poll_s)
+        self.request_stop()
 
 
 def _server_timing(seconds: dict[str, float]) -> str:
@@ -159,8 +147,9 @@ def _version() -> str:
         return "unknown"
 
 
-def run_local(idle_minutes: float, poll_s: float = 1.0) -> int:
-    """Serve until idle or until the runtime file goes; a second start points at the first."""
+def run_local(idle_minutes: float) -> int:
+    """Serve until idle, until the runtime file goes, or SIGTERM; a second start points at the
+    first."""
     running = host.find_host()
     if running is not None:
         print(f"ScribbleSeg engine host already running on 127.0.0.1:{running.port} "
@@ -170,20 +159,10 @@ def run_local(idle_minutes: float, poll_s: float = 1.0) -> int:
     hostfile.write_runtime(server.port, server.token, os.getpid())
     print(f"ScribbleSeg engine host on 127.0.0.1:{server.port} "
           f"(runtime file {hostfile.runtime_file()}).", flush=True)
-    # Load the engine and its model while the editor gathers its pixels, not during the first
-    # stroke (default_prior is cached, so the first request finds it loaded).
-    threading.Thread(target=_load_engine, daemon=True).start()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        while not server.should_stop():
-            time.sleep(poll_s)
+        server.serve_forever()
     finally:
-        server.shutdown()
         server.server_close()
         if server.owns_runtime_file():
             hostfile.runtime_file().unlink(missing_ok=True)
     return 0
-
-
-def _load_engine() -> None:
-    importlib.import_module("scribbleseg.engine.pipeline").default_prior()

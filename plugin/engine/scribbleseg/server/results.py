@@ -1,8 +1,9 @@
 """Where answers wait for their ResultUrl: unguessable names, deleted after a time to live.
 
-`ResultStore` is the interface the API uses; `LocalDiskStore` keeps the files in a folder. Several
-instances behind one load balancer can share the folder (e.g. a network mount); an
-S3-compatible store would implement the same three methods.
+`ResultStore` is the interface the API uses (the server calls it from a thread, so an
+implementation may block); `LocalDiskStore` keeps the files in a folder, each readable by this
+user only (0600). Several instances behind one load balancer can share the folder (e.g. a network
+mount); an S3-compatible store would implement the same three methods.
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ class LocalDiskStore:
     def put(self, data: bytes, content_type: str) -> str:
         name = secrets.token_urlsafe(32) + EXTENSIONS[content_type]
         temporary = self.folder / f".{name}.tmp"
-        temporary.write_bytes(data)
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
         os.replace(temporary, self.folder / name)  # readers never see half a file
         return name
 
