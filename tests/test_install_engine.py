@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 from npm_standin import fake_model_package, serving
 
 from buildtasks.dist import CONSTRAINTS, engine_wheel
-from scribbleseg_editor import installer
+from scribbleseg_editor import installer, pip_bootstrap
 from scribbleseg_editor.errors import ScribbleSegError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -175,3 +176,15 @@ def test_remove_takes_away_what_install_made(tmp_path, monkeypatch):
     assert set(removed) == {installer.engine_dir(), installer.models_dir(),
                             installer.record_path()}
     assert not any((tmp_path / "data").iterdir())
+
+
+def test_a_python_without_ensurepip_gets_pip_from_the_index(tmp_path):
+    """Debian and Ubuntu ship ensurepip apart (python3-venv): the installer fetches pip."""
+    environment = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(environment)], check=True)
+    python = installer.venv_python(environment)
+
+    pip_bootstrap.install_pip(python, tmp_path / "downloads", installer.clean_environment())
+
+    assert installer.runs(python, "import pip")
+    assert not list((tmp_path / "downloads").iterdir()), "the wheel is not kept"

@@ -25,10 +25,11 @@ def partial_path(target: Path) -> Path:
     return target.with_name(target.name + ".part")
 
 
-def read(url: str, what: str) -> bytes:
+def read(url: str, what: str, accept: str = "application/json") -> bytes:
     """A small document (metadata) at `url`; `what` names it in messages."""
+    request = urllib.request.Request(url, headers={"Accept": accept})
     try:
-        with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
             return response.read()
     except urllib.error.HTTPError as error:
         raise _failed(what, f"the registry answered HTTP {error.code}") from error

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import hostfile, models
+from . import hostfile, models, pip_bootstrap
 from .errors import ScribbleSegError
 from .host import ENGINE_RECORD
 
@@ -176,13 +176,13 @@ def install(bundle: Bundle, report: Report, cancel: threading.Event | None = Non
 
 
 def find_python() -> Path:
-    """A Python 3.11+ on this machine that can make a venv with pip (not the editor's own,
-    which may lack both); ScribbleSegError says what to install when there is none."""
+    """A Python 3.11+ on this machine that can make a venv (not the editor's own, which may
+    not be one); ScribbleSegError says what to install when there is none."""
     candidates = [shutil.which(name) for name in PYTHON_NAMES]
     if sys.platform == "win32":
         launcher = shutil.which("py")
         candidates.insert(0, launcher and launcher_target(launcher))
-    probe = (f"import sys, venv, ensurepip; sys.exit(sys.version_info < {MIN_PYTHON!r})")
+    probe = f"import sys, venv; sys.exit(sys.version_info < {MIN_PYTHON!r})"
     for candidate in dict.fromkeys(filter(None, candidates)):
         if runs(Path(candidate), probe):
             return Path(candidate)
@@ -226,11 +226,16 @@ def make_environment(python: Path, environment: Path, report: Report, *,
     report(f"Creating the engine environment in {environment}", 0.0)
     shutil.rmtree(environment, ignore_errors=True)
     environment.parent.mkdir(parents=True, exist_ok=True)
-    made = subprocess.run([str(python), "-m", "venv", str(environment)], env=clean_environment(),
-                          capture_output=True, text=True)
+    with_pip = runs(python, "import ensurepip")
+    made = subprocess.run([str(python), "-m", "venv", *([] if with_pip else ["--without-pip"]),
+                           str(environment)], env=clean_environment(), capture_output=True,
+                          text=True)
     if made.returncode != 0:
         raise ScribbleSegError("EngineInstallFailed", f"{python} could not create the engine "
                                f"environment in {environment}: {made.stderr.strip()[-300:]}")
+    if not with_pip:
+        report("Fetching pip for the engine environment", 0.02)
+        pip_bootstrap.install_pip(venv_python(environment), downloads_dir(), clean_environment())
 
 
 def pip_install(python: Path, bundle: Bundle, report: Report, cancel: threading.Event) -> None:
