@@ -16,7 +16,8 @@ from PIL import Image
 from vendor_standin import AIGEN_HOST, OSS_HOST, POST_OBJECT_FIELDS, VendorStandIn
 
 from scribbleseg.cloud import CloudError, Credentials, RetryPolicy, segment_via_cloud
-from scribbleseg.request import SegmentOptions, request_from_arrays
+from scribbleseg.request import request_from_arrays
+from scribbleseg_editor.options import SegmentOptions
 
 VENDOR_ENDPOINT = f"http://{AIGEN_HOST}"
 FAST_RETRIES = RetryPolicy(attempts=2, first_delay_s=0.05)
@@ -49,7 +50,7 @@ def _request():
     negative[15:18, 30:50] = True
     mask = np.zeros((48, 64), bool)
     mask[30:40, 5:15] = True
-    options = SegmentOptions(postprocess="edgerefine", edge_feathering=False)
+    options = SegmentOptions(postprocess="edgerefine", feather=False)
     return request_from_arrays(image, positive, negative, mask, options)
 
 
@@ -59,7 +60,7 @@ def test_vendor_upload_flow_gives_the_alpha(vendor: VendorStandIn, signature: st
     alpha = segment_via_cloud(request, endpoint=VENDOR_ENDPOINT, credentials=_keys(vendor),
                               upload="oss", signature=signature, retries=FAST_RETRIES)
     assert vendor.refusals == []
-    expected = (request.mask | request.positive) & ~request.negative
+    expected = ((request.mask >= 0.5) | request.positive) & ~request.negative
     assert alpha.dtype == np.uint8 and alpha.shape == (48, 64)
     np.testing.assert_array_equal(alpha, np.where(expected, 255, 0))
     [call] = vendor.calls

@@ -7,8 +7,9 @@ import pytest
 from PIL import Image
 
 import scribbleseg
-from scribbleseg.engine import prepare, segment_prepared
+from scribbleseg.engine import default_prior, prepare
 from scribbleseg_editor.errors import ScribbleSegError
+from scribbleseg_editor.options import NOTHING_TO_SELECT
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
 POSTPROCESS_OPTIONS = (None, "edgerefine", "maskrefine")
@@ -59,7 +60,7 @@ def scene():
 def test_strokes_and_a_border_give_the_object(scene) -> None:
     prepared, disc = scene
     positive = line(disc.shape, (72, 70), (72, 100))
-    alpha = segment_prepared(prepared, positive)
+    alpha = prepared.segment(positive)
     assert alpha.shape == disc.shape and alpha.dtype == np.uint8
     assert iou(alpha, disc) > 0.95
 
@@ -75,7 +76,7 @@ def test_strokes_are_hard_constraints_even_against_the_image(postprocess, seed) 
     positive = line(image.shape[:2], tuple(points[0]), tuple(points[1]))
     positive |= line(image.shape[:2], tuple(points[2]), tuple(points[3]))
     negative = line(image.shape[:2], tuple(points[4]), tuple(points[5])) & ~positive
-    alpha = segment_prepared(prepared, positive, negative, postprocess=postprocess)
+    alpha = prepared.segment(positive, negative, postprocess=postprocess)
     assert np.all(alpha[positive] == 255)
     assert np.all(alpha[negative] == 0)
 
@@ -90,9 +91,7 @@ def test_strokes_stay_hard_on_real_photos_after_every_postprocess(name) -> None:
     negative = negative | wrong_negative
     for postprocess in POSTPROCESS_OPTIONS:
         for feather in (False, True):
-            alpha = segment_prepared(
-                prepared, positive, negative, postprocess=postprocess, feather=feather
-            )
+            alpha = prepared.segment(positive, negative, postprocess=postprocess, feather=feather)
             assert np.all(alpha[positive] == 255)
             assert np.all(alpha[negative] == 0)
 
@@ -101,7 +100,7 @@ def test_strokes_stay_hard_on_real_photos_after_every_postprocess(name) -> None:
 def test_a_current_mask_alone_is_kept(scene, whole_image) -> None:
     prepared, disc = scene
     mask = np.ones_like(disc) if whole_image else disc  # whole image: nothing to learn from
-    alpha = segment_prepared(prepared, mask=mask.astype(np.uint8) * 255)
+    alpha = prepared.segment(mask=mask.astype(np.uint8) * 255)
     assert iou(alpha, mask) > 0.95
 
 
@@ -111,7 +110,7 @@ def test_a_negative_stroke_removes_a_wrongly_selected_region(scene) -> None:
     wrong[10:50, 10:60] = True  # a false positive block in the background
     negative = line(disc.shape, (30, 20), (30, 50))
     positive = line(disc.shape, (72, 70), (72, 100))
-    alpha = segment_prepared(prepared, positive, negative, mask=disc | wrong)
+    alpha = prepared.segment(positive, negative, mask=disc | wrong)
     assert (alpha[wrong] >= 128).mean() < 0.05
     assert iou(alpha, disc) > 0.95
 
@@ -121,51 +120,91 @@ def test_a_positive_stroke_adds_a_missed_part(scene) -> None:
     missed = disc.copy()
     missed[:, 88:] = False  # the previous result lost the right part of the disc
     positive = line(disc.shape, (72, 70), (72, 80)) | line(disc.shape, (60, 100), (90, 110))
-    alpha = segment_prepared(prepared, positive, mask=missed)
+    alpha = prepared.segment(positive, mask=missed)
     assert iou(alpha, disc) > 0.95
 
 
 def test_uint8_marks_mean_the_same_as_bool_marks(scene) -> None:
     prepared, disc = scene
     positive = line(disc.shape, (72, 70), (72, 100))
-    as_bool = segment_prepared(prepared, positive)
-    as_uint8 = segment_prepared(prepared, positive.astype(np.uint8) * 7)
+    as_bool = prepared.segment(positive)
+    as_uint8 = prepared.segment(positive.astype(np.uint8) * 7)
     np.testing.assert_array_equal(as_bool, as_uint8)
 
 
-def test_the_public_api_matches_the_prepared_path() -> None:
+def test_the_public_api_is_prepare_then_segment_with_the_installed_model() -> None:
     image, disc = noisy_scene(size=96)
     positive = line(disc.shape, (43, 45), (43, 60))
     alpha = scribbleseg.segment(image, positive, postprocess="edgerefine")
     assert alpha.shape == disc.shape and alpha.dtype == np.uint8
     assert iou(alpha, disc) > 0.9
+    prepared = scribbleseg.prepare(image)
+    assert prepared.prior_model is default_prior()
+    np.testing.assert_array_equal(prepared.segment(positive, postprocess="edgerefine"), alpha)
+
+
+def test_a_soft_mask_counts_each_pixel_by_its_fraction(scene) -> None:
+    """A faint halo (fraction 0.4) around the disc is not selected; uint8, float and bool
+    spellings of one mask give one result."""
+    prepared, disc = scene
+    halo = edge_neighbourhood(disc, 8) & ~disc
+    soft = np.where(disc, 255, np.where(halo, 102, 0)).astype(np.uint8)
+    negative = line(disc.shape, (5, 5), (5, 150))  # contradicts nothing: the mask comes back
+    positive = line(disc.shape, (72, 70), (72, 100)) | line(disc.shape, (30, 95), (30, 115))
+    as_uint8 = prepared.segment(positive, negative, mask=soft)
+    as_float = prepared.segment(positive, negative, mask=soft.astype(np.float32) / 255)
+    np.testing.assert_array_equal(as_uint8, as_float)
+    assert iou(as_uint8, disc) > 0.95 and (as_uint8[halo] >= 128).mean() < 0.05
+    as_bool = prepared.segment(positive, negative, mask=disc)
+    np.testing.assert_array_equal(as_bool, prepared.segment(positive, negative, mask=soft >= 128))
+
+
+@pytest.mark.parametrize("name", ["sheep", "banana1"])
+def test_a_rerun_with_no_new_strokes_returns_the_same_mask(name) -> None:
+    """The feathered result fed back as the mask, several times, through the public API."""
+    image, positive, negative, truth = grabcut_case(name)
+    prepared = scribbleseg.prepare(image)
+    first = prepared.segment(positive, negative)
+    assert iou(first, truth) > 0.85
+    result = first
+    for _ in range(3):
+        result = prepared.segment(positive, negative, mask=result)
+        np.testing.assert_array_equal(result, first)
+    more = line(truth.shape, (5, 5), (5, 60)) & ~truth  # a new stroke: the engine runs again
+    corrected = prepared.segment(positive | more, negative, mask=first)
+    assert not np.array_equal(corrected, first) and iou(corrected, truth) > 0.85
 
 
 @pytest.mark.parametrize(
-    ("arguments", "named"),
+    ("arguments", "named", "says"),
     [
-        ({"positive": np.ones((10, 10), bool)}, "positive"),
-        ({"positive": np.ones((160, 160), bool), "negative": np.ones((160, 1), bool)}, "negative"),
-        ({"mask": np.ones((160, 160, 3), np.uint8)}, "mask"),
+        ({"positive": np.ones((10, 10), bool)}, "positive strokes", "160x160"),
+        ({"positive": np.ones((160, 160), bool), "negative": np.ones((160, 1), bool)},
+         "negative strokes", "160x160"),
+        ({"mask": np.ones((160, 160, 3), np.uint8)}, "mask", "HxW"),
+        ({"mask": np.full((160, 160), 1.5)}, "mask", "from 0 to 1"),
+        ({"mask": np.ones((160, 160), np.int64)}, "mask", "bool, uint8"),
     ],
 )
-def test_a_mark_of_the_wrong_size_is_refused_naming_it(scene, arguments, named) -> None:
+def test_a_mark_that_does_not_fit_is_refused_naming_it(scene, arguments, named, says) -> None:
     prepared, _ = scene
     with pytest.raises(ScribbleSegError) as refusal:
-        segment_prepared(prepared, **arguments)
+        prepared.segment(**arguments)
     assert refusal.value.code == "InvalidParameter"
-    assert refusal.value.message.startswith(named) and "160x160" in refusal.value.message
+    assert named in refusal.value.message and says in refusal.value.message
 
 
 @pytest.mark.parametrize(
-    "arguments", [{}, {"negative": np.ones((160, 160), bool)}, {"mask": np.zeros((160, 160))}]
+    "arguments",
+    [{}, {"negative": np.ones((160, 160), bool)}, {"mask": np.zeros((160, 160))},
+     {"mask": np.full((160, 160), 127, np.uint8)}, {"mask": np.full((160, 160), 0.49)}],
 )
 def test_nothing_to_select_is_refused(scene, arguments) -> None:
     prepared, _ = scene
     with pytest.raises(ScribbleSegError) as refusal:
-        segment_prepared(prepared, **arguments)
+        prepared.segment(**arguments)
     assert refusal.value.code == "InvalidParameter"
-    assert "positive" in refusal.value.message and "mask" in refusal.value.message
+    assert refusal.value.message == NOTHING_TO_SELECT
 
 
 def test_an_image_that_is_not_rgb_uint8_is_refused() -> None:
@@ -177,22 +216,20 @@ def test_an_image_that_is_not_rgb_uint8_is_refused() -> None:
 def test_an_unknown_postprocess_is_refused(scene) -> None:
     prepared, disc = scene
     with pytest.raises(ScribbleSegError, match="postprocess") as refusal:
-        segment_prepared(prepared, mask=disc, postprocess="sharpen")
+        prepared.segment(mask=disc, postprocess="sharpen")
     assert refusal.value.code == "InvalidParameter"
 
 
 def test_postprocess_options_soften_only_the_edge_and_keep_the_shape() -> None:
     image, positive, negative, _ = grabcut_case("sheep")
     prepared = prepare(image, prior_model=None)
-    hard = segment_prepared(prepared, positive, negative, postprocess=None, feather=False)
+    hard = prepared.segment(positive, negative, postprocess=None, feather=False)
     assert set(np.unique(hard)) <= {0, 255}
     near_edge = edge_neighbourhood(hard >= 128, 6)
     partial_counts = {}
     for postprocess in POSTPROCESS_OPTIONS:
         for feather in (False, True):
-            alpha = segment_prepared(
-                prepared, positive, negative, postprocess=postprocess, feather=feather
-            )
+            alpha = prepared.segment(positive, negative, postprocess=postprocess, feather=feather)
             partial = (alpha > 0) & (alpha < 255)
             assert not np.any(partial & ~near_edge), "soft alpha far from the edge"
             assert iou(alpha, hard >= 128) > 0.95
@@ -203,8 +240,8 @@ def test_postprocess_options_soften_only_the_edge_and_keep_the_shape() -> None:
     assert partial_counts[None, True] > 0
     for postprocess in POSTPROCESS_OPTIONS:  # feathering softens more pixels
         assert partial_counts[postprocess, True] > partial_counts[postprocess, False]
-    edge = segment_prepared(prepared, positive, negative, postprocess="edgerefine", feather=False)
-    matte = segment_prepared(prepared, positive, negative, postprocess="maskrefine", feather=False)
+    edge = prepared.segment(positive, negative, postprocess="edgerefine", feather=False)
+    matte = prepared.segment(positive, negative, postprocess="maskrefine", feather=False)
     assert np.abs(edge.astype(int) - matte).max() > 32
 
 
@@ -220,7 +257,7 @@ def edge_neighbourhood(selected: np.ndarray, radius: int) -> np.ndarray:
 def test_a_large_image_gives_the_small_image_result_scaled_up() -> None:
     """A 4x upscaled photo runs the working-resolution path plus the edge band."""
     image, positive, negative, _ = grabcut_case("banana1")
-    small = segment_prepared(prepare(image, prior_model=None), positive, negative)
+    small = prepare(image, prior_model=None).segment(positive, negative)
     factor = 4
     height, width = image.shape[:2]
     big_image = np.asarray(
@@ -228,7 +265,7 @@ def test_a_large_image_gives_the_small_image_result_scaled_up() -> None:
     )
     big_positive = np.kron(positive, np.ones((factor, factor), bool))
     big_negative = np.kron(negative, np.ones((factor, factor), bool))
-    big = segment_prepared(prepare(big_image, prior_model=None), big_positive, big_negative)
+    big = prepare(big_image, prior_model=None).segment(big_positive, big_negative)
     assert big.shape == big_positive.shape
     assert np.all(big[big_positive] == 255) and np.all(big[big_negative] == 0)
     big_as_small = np.asarray(Image.fromarray(big).resize((width, height), Image.Resampling.BOX))
@@ -257,6 +294,6 @@ def test_the_subject_model_runs_once_per_prepared_image() -> None:
     assert model.runs == 0  # prepare stays cheap: the model runs on first use
     positive = line(disc.shape, (72, 70), (72, 100))
     for _ in range(3):
-        alpha = segment_prepared(prepared, positive)
+        alpha = prepared.segment(positive)
     assert model.runs == 1
     assert iou(alpha, disc) > 0.9

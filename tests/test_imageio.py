@@ -331,7 +331,7 @@ def test_integrated_mask_splits_channels() -> None:
     integrated[10, :, 1] = 255
     integrated[30, :, 2] = 200
     mask, positive, negative = decode_integrated(encode(integrated), (40, 64))
-    assert mask[:, :32].all() and not mask[:, 32:].any()
+    assert (mask[:, :32] == 1).all() and not mask[:, 32:].any()
     assert positive[10].all() and positive.sum() == 64
     assert negative[30].all() and negative.sum() == 64
 
@@ -341,7 +341,7 @@ def test_integrated_mask_transparent_pixels_set_nothing() -> None:
     integrated[:, 32:, 3] = 0
     channels = decode_integrated(encode(integrated), (40, 64))
     for channel in channels:
-        assert channel[:, :32].all() and not channel[:, 32:].any()
+        assert (channel[:, :32] == 1).all() and not channel[:, 32:].any()
 
 
 def test_integrated_mask_errors_name_it() -> None:

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from scribbleseg.output import encode_result, over_white
-from scribbleseg.request import SegmentOptions
 from scribbleseg_editor.errors import ScribbleSegError
+from scribbleseg_editor.options import SegmentOptions
 
 HEIGHT, WIDTH = 40, 72
 
@@ -31,7 +31,8 @@ def alpha() -> np.ndarray:
 
 
 def encoded(form: str, fmt: str) -> tuple[Image.Image, str]:
-    data, content_type = encode_result(photo(), alpha(), SegmentOptions(form, fmt))
+    options = SegmentOptions(return_form=form, return_format=fmt)
+    data, content_type = encode_result(photo(), alpha(), options)
     return Image.open(io.BytesIO(data)), content_type
 
 

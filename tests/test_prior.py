@@ -77,8 +77,8 @@ def test_the_model_finds_the_subject_at_the_image_size(prepared, case):
 def test_the_prior_improves_sparse_human_scribbles(prepared, case):
     weights_free = engine.prepare(case["image"], prior_model=None)
     strokes = (case["positive"], case["negative"])
-    without = engine.segment_prepared(weights_free, *strokes) >= 128
-    with_prior = engine.segment_prepared(prepared, *strokes) >= 128
+    without = weights_free.segment(*strokes) >= 128
+    with_prior = prepared.segment(*strokes) >= 128
     assert iou(with_prior, case["truth"]) > iou(without, case["truth"]) + 0.2
     assert iou(with_prior, case["truth"]) > 0.9
 
@@ -96,7 +96,7 @@ def test_the_prior_never_flips_a_stroked_pixel(prepared, case):
     grass_rows, grass_columns = np.nonzero(grass)
     positive[grass_rows[:40], grass_columns[:40]] = True
 
-    alpha = engine.segment_prepared(prepared, positive, negative)
+    alpha = prepared.segment(positive, negative)
 
     assert np.all(alpha[positive] == 255)
     assert np.all(alpha[negative] == 0)
@@ -105,9 +105,9 @@ def test_the_prior_never_flips_a_stroked_pixel(prepared, case):
 def test_the_model_runs_once_per_prepared_image(subject_prior, case):
     runs_before = subject_prior.runs
     prepared = engine.prepare(case["image"], prior_model=subject_prior)
-    engine.segment_prepared(prepared, case["positive"], case["negative"])
+    prepared.segment(case["positive"], case["negative"])
     more_positive = case["positive"] | np.roll(case["positive"], 5, axis=1) & ~case["negative"]
-    engine.segment_prepared(prepared, more_positive, case["negative"])
+    prepared.segment(more_positive, case["negative"])
     assert subject_prior.runs - runs_before == 1
 
 
@@ -115,8 +115,8 @@ def test_a_model_that_found_another_object_leaves_the_result_alone(prepared, cas
     # Strokes swapped: the user selects the background, which the model calls "not subject".
     strokes = (case["negative"], case["positive"])
     weights_free = engine.prepare(case["image"], prior_model=None)
-    assert np.array_equal(engine.segment_prepared(prepared, *strokes),
-                          engine.segment_prepared(weights_free, *strokes))
+    assert np.array_equal(prepared.segment(*strokes),
+                          weights_free.segment(*strokes))
 
 
 def blob_probability() -> np.ndarray:

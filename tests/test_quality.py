@@ -12,7 +12,7 @@ import pytest
 from scribbleseg.bench.cases import load_cases
 from scribbleseg.bench.metrics import iou
 from scribbleseg.bench.sessions import EngineSettings, robot_session
-from scribbleseg.engine import prepare, segment_prepared
+from scribbleseg.engine import prepare
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
 
@@ -38,7 +38,7 @@ def benchmark(name: str) -> Path:
 def test_human_scribbles_select_the_object(name, floor) -> None:
     case = next(case for case in load_cases(benchmark("grabcut")) if case.name == name)
     positive, negative = case.scribbles()
-    alpha = segment_prepared(prepare(case.image(), prior_model=None), positive, negative)
+    alpha = prepare(case.image(), prior_model=None).segment(positive, negative)
     assert iou(alpha >= 128, case.truth()) >= floor
 
 

@@ -9,12 +9,13 @@ import pytest
 from PIL import Image
 
 from scribbleseg.request import (
-    SegmentOptions,
     decode_request,
+    options_from_api_params,
     request_from_arrays,
 )
 from scribbleseg_editor.errors import ScribbleSegError
 from scribbleseg_editor.limits import MAX_MASK_BYTES
+from scribbleseg_editor.options import SegmentOptions
 
 HEIGHT, WIDTH = 48, 64
 
@@ -56,8 +57,9 @@ def refusal(call, **kwargs) -> ScribbleSegError:
 # --- options --------------------------------------------------------------------------------
 
 def test_defaults_are_the_cloud_apis() -> None:
-    options = SegmentOptions.from_params({})
-    assert options == SegmentOptions("rgb_alpha", "PNG", True, "maskrefine")
+    options = options_from_api_params({})
+    assert options == SegmentOptions(postprocess="maskrefine", feather=True,
+                                     return_form="rgb_alpha", return_format="PNG")
 
 
 @pytest.mark.parametrize(
@@ -68,9 +70,9 @@ def test_defaults_are_the_cloud_apis() -> None:
         ({"ReturnFormat": "jpg"}, {"return_format": "JPG"}),
         ({"ReturnFormat": "JPEG"}, {"return_format": "JPG"}),
         ({"ReturnFormat": "png"}, {"return_format": "PNG"}),
-        ({"EdgeFeathering": "false"}, {"edge_feathering": False}),
-        ({"EdgeFeathering": "FALSE"}, {"edge_feathering": False}),
-        ({"EdgeFeathering": "True"}, {"edge_feathering": True}),
+        ({"EdgeFeathering": "false"}, {"feather": False}),
+        ({"EdgeFeathering": "FALSE"}, {"feather": False}),
+        ({"EdgeFeathering": "True"}, {"feather": True}),
         ({"PostprocessOption": "edgerefine"}, {"postprocess": "edgerefine"}),
         ({"PostprocessOption": " MaskRefine "}, {"postprocess": "maskrefine"}),
         ({"EdgeFeathering": ""}, {}),  # an empty value is "not given"
@@ -78,7 +80,7 @@ def test_defaults_are_the_cloud_apis() -> None:
     ],
 )
 def test_option_spellings(params: dict, expected: dict) -> None:
-    assert SegmentOptions.from_params(params) == SegmentOptions(**expected)
+    assert options_from_api_params(params) == SegmentOptions(**expected)
 
 
 @pytest.mark.parametrize(
@@ -91,14 +93,14 @@ def test_option_spellings(params: dict, expected: dict) -> None:
     ],
 )
 def test_bad_option_values_are_refused_naming_the_parameter(name: str, value: str) -> None:
-    error = refusal(SegmentOptions.from_params, params={name: value})
+    error = refusal(options_from_api_params, params={name: value})
     assert error.code == "InvalidParameter"
     assert name in error.message and repr(value) in error.message
 
 
 def test_bad_options_from_python_are_refused_too() -> None:
-    error = refusal(SegmentOptions, return_form="rgb_alpha", edge_feathering="true")
-    assert error.code == "InvalidParameter" and "EdgeFeathering" in error.message
+    error = refusal(SegmentOptions, return_form="rgb_alpha", feather="true")
+    assert error.code == "InvalidParameter" and "feather" in error.message
 
 
 # --- files in -------------------------------------------------------------------------------
@@ -112,7 +114,7 @@ def test_decode_request_reads_every_input() -> None:
         params={"ReturnForm": "only_alpha", "PostprocessOption": "edgerefine"},
     )
     assert (request.image == photo()).all()
-    assert (request.mask == MASK).all()
+    assert request.mask.dtype == np.float32 and (request.mask == MASK).all()
     assert (request.positive == POSITIVE).all()
     assert (request.negative == NEGATIVE).all()
     assert request.options == SegmentOptions(return_form="only_alpha", postprocess="edgerefine")
@@ -199,17 +201,39 @@ def test_bad_image_is_named() -> None:
     assert error.code == "InvalidImage.Resolution" and "image" in error.message
 
 
+def test_a_soft_mask_file_is_read_as_the_fraction_selected() -> None:
+    """Alpha / 255 for a cut-out (transparency), brightness / 255 for a gray mask: a feathered
+    result fed back means what it showed, not more."""
+    fraction = np.zeros((HEIGHT, WIDTH), np.uint8)
+    fraction[MASK] = 255
+    fraction[8:10, 10:50] = 100  # a soft fringe
+    cut_out = png(np.dstack([photo(), fraction]))
+    gray = png(fraction)
+    for data in (cut_out, gray):
+        request = decode_request(image=png(photo()), mask=data)
+        np.testing.assert_array_equal(request.mask, fraction / np.float32(255))
+    integrated = decode_request(image=png(photo()), integrated=png(np.dstack(
+        [fraction, POSITIVE * np.uint8(255), np.zeros_like(fraction)])))
+    np.testing.assert_array_equal(integrated.mask, fraction / np.float32(255))
+    assert (integrated.positive == POSITIVE).all()
+
+
 # --- arrays in ------------------------------------------------------------------------------
 
-def test_arrays_nonzero_is_set() -> None:
+def test_arrays_strokes_nonzero_is_set_mask_is_a_fraction() -> None:
     request = request_from_arrays(
         photo(), positive=POSITIVE.astype(np.uint8), negative=NEGATIVE * np.uint8(255),
         mask=MASK,
     )
     assert request.positive.dtype == bool and (request.positive == POSITIVE).all()
     assert (request.negative == NEGATIVE).all()
-    assert (request.mask == MASK).all()
+    assert request.mask.dtype == np.float32 and (request.mask == MASK).all()
     assert request.options == SegmentOptions()
+    soft = np.arange(HEIGHT * WIDTH, dtype=np.uint32).reshape(HEIGHT, WIDTH) % 256
+    as_uint8 = request_from_arrays(photo(), mask=soft.astype(np.uint8)).mask
+    np.testing.assert_array_equal(as_uint8, soft.astype(np.float32) / 255)
+    as_float = request_from_arrays(photo(), mask=as_uint8).mask
+    np.testing.assert_array_equal(as_float, as_uint8)
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,18 @@ POSTPROCESS_CHOICES = ("maskrefine", "edgerefine")  # finest edges (hair, fur) /
 RETURN_FORMS = ("rgb_alpha", "only_alpha", "white_background")
 RETURN_FORMATS = ("PNG", "JPG")
 
+# The current mask travels as a soft fraction of each pixel selected: 0..1 in the engine,
+# 0..255 on the desktop wire and in files (value / 255). A mask pixel counts as selected from
+# SELECTED_FRACTION on, i.e. from byte 128 (the same as limits.MARK_THRESHOLD for strokes).
+SELECTED_FRACTION = 0.5
+# The one rule for "nothing to select", applied by the engine to every request: no positive
+# stroke pixel and no selected mask pixel. An editor that checks before sending applies the
+# same rule to its planes (positive: any nonzero byte; mask: any byte >= 128) with this message.
+NOTHING_TO_SELECT = (
+    "Nothing to select: paint at least one positive stroke, or give a current mask (selection) "
+    "with at least one pixel selected."
+)
+
 
 @dataclass(frozen=True)
 class SegmentOptions:

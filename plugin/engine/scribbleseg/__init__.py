@@ -2,11 +2,33 @@
 
     import scribbleseg
     alpha = scribbleseg.segment(image, positive=strokes, negative=other_strokes)
+
+    prepared = scribbleseg.prepare(image)          # once per image: the model runs here (lazily)
+    alpha = prepared.segment(positive, negative)   # once per interaction
+    alpha = prepared.segment(positive | more, negative, mask=alpha)  # the result fed back
+
+Arrays: image HxWx3 uint8 RGB; strokes HxW (nonzero = set); mask HxW, the fraction of each pixel
+selected (bool, uint8 0..255 or float 0..1). Refusals are ScribbleSegError("InvalidParameter",
+...) for arrays that do not match and when there is nothing to select.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from scribbleseg.engine.pipeline import PreparedImage
+
+
+def prepare(image: np.ndarray) -> PreparedImage:
+    """The once-per-image part, with the installed subject model (weights-free without one);
+    call `.segment(positive, negative, mask, postprocess=..., feather=...)` on the result."""
+    # Imported here so that `import scribbleseg.request` (cloud client, CLI) stays light.
+    from scribbleseg.engine import pipeline
+
+    return pipeline.prepare(image, pipeline.default_prior())
 
 
 def segment(
@@ -18,18 +40,9 @@ def segment(
     postprocess: str | None = "maskrefine",
     feather: bool = True,
 ) -> np.ndarray:
-    """Select an object from scribbles: the stable public API.
-
-    image: HxWx3 uint8 RGB. positive / negative: HxW strokes (bool, or uint8 nonzero = set),
-    hard constraints of the result. mask: HxW current selection, a soft prior the strokes
-    override. postprocess: "maskrefine" (soft alpha for hair and fur), "edgerefine" (stable
-    edge-aware edge) or None (hard edge). feather: soften the edge by a radius proportional to
-    the image size. Returns the HxW uint8 alpha. Raises ScribbleSegError("InvalidParameter")
-    for sizes that do not match or when there is nothing to select.
-    """
-    # Imported here so that `import scribbleseg.errors` (cloud client, CLI) stays light.
-    from scribbleseg.engine.pipeline import prepare, segment_prepared
-
-    return segment_prepared(
-        prepare(image), positive, negative, mask, postprocess=postprocess, feather=feather
+    """Select an object from scribbles: HxW uint8 alpha. prepare(image).segment(...) in one call;
+    postprocess "maskrefine" (soft alpha for hair and fur), "edgerefine" (stable edge) or None
+    (hard edge); feather softens the edge by a radius proportional to the image size."""
+    return prepare(image).segment(
+        positive, negative, mask, postprocess=postprocess, feather=feather
     )

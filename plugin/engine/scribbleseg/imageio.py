@@ -16,12 +16,15 @@ strokes must then have the upright image's size. Animated files give their first
 files are scaled to 8 bits; palette, CMYK, grayscale and alpha images are converted to RGB (the
 image's own alpha is ignored).
 
-A stroke or mask pixel is *set* where it is painted:
-- if the file has an alpha channel and some pixel is transparent (alpha < 128), it is set where it
-  is opaque (alpha >= 128), whatever its colour: a stroke layer exported from an editor;
-- otherwise it is set where it is bright: max(R, G, B) >= 128 (gray >= 128): a black-and-white mask.
-The integrated mask applies the brightness test to each channel (R = mask, G = positive strokes,
-B = negative strokes), and clears every channel where a transparent pixel is.
+A pixel's painted value is its alpha if the file has an alpha channel and some pixel is
+transparent (alpha < 128: a layer exported from an editor, or our own rgb_alpha cut-out),
+otherwise its brightness max(R, G, B) (gray: a black-and-white mask). From it:
+- a stroke pixel is *set* where the painted value is >= 128 (soft brush fringes do not widen the
+  strokes);
+- the current mask is soft: the painted value / 255 is the fraction of the pixel selected, so a
+  feathered result fed back as the mask means what it showed.
+The integrated mask reads each channel's value (R = mask, G = positive strokes, B = negative
+strokes) the same way, and clears every channel where a transparent pixel is.
 """
 
 from __future__ import annotations
@@ -55,24 +58,35 @@ def decode_image(data: bytes, label: str = "image") -> np.ndarray:
 
 
 def decode_marks(data: bytes, label: str, shape: tuple[int, int]) -> np.ndarray:
-    """A mask or stroke file's bytes -> HxW bool, set where painted; `shape` is the image's HxW."""
-    rgb, alpha = _to_rgb_and_alpha(open_upright(data, label, MAX_MASK_BYTES))
-    check_same_shape(rgb.shape[:2], shape, label)
-    if _carries_transparency(alpha):
-        return alpha >= MARK_THRESHOLD
-    return rgb.max(axis=2) >= MARK_THRESHOLD
+    """A stroke file's bytes -> HxW bool, set where painted; `shape` is the image's HxW."""
+    return _painted(data, label, shape) >= MARK_THRESHOLD
+
+
+def decode_mask(data: bytes, shape: tuple[int, int], label: str = "mask") -> np.ndarray:
+    """A current-mask file's bytes -> HxW float32 in [0, 1], the fraction of each pixel
+    selected; `shape` is the image's HxW."""
+    return _painted(data, label, shape).astype(np.float32) / 255.0
 
 
 def decode_integrated(
     data: bytes, shape: tuple[int, int], label: str = "integrated mask"
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """An integrated mask's bytes -> (mask, positive, negative), each HxW bool."""
+    """An integrated mask's bytes -> (mask HxW float32 fraction, positive, negative HxW bool)."""
     rgb, alpha = _to_rgb_and_alpha(open_upright(data, label, MAX_MASK_BYTES))
     check_same_shape(rgb.shape[:2], shape, label)
-    channels = rgb >= MARK_THRESHOLD
     if _carries_transparency(alpha):
-        channels &= (alpha >= MARK_THRESHOLD)[:, :, None]
-    return channels[:, :, 0], channels[:, :, 1], channels[:, :, 2]
+        rgb = np.where((alpha >= MARK_THRESHOLD)[:, :, None], rgb, np.uint8(0))
+    strokes = rgb[:, :, 1:] >= MARK_THRESHOLD
+    return rgb[:, :, 0].astype(np.float32) / 255.0, strokes[:, :, 0], strokes[:, :, 1]
+
+
+def _painted(data: bytes, label: str, shape: tuple[int, int]) -> np.ndarray:
+    """HxW uint8: alpha where the file carries transparency, else max(R, G, B)."""
+    rgb, alpha = _to_rgb_and_alpha(open_upright(data, label, MAX_MASK_BYTES))
+    check_same_shape(rgb.shape[:2], shape, label)
+    if _carries_transparency(alpha):
+        return alpha
+    return rgb.max(axis=2)
 
 
 def open_upright(data: bytes, label: str, max_bytes: int) -> Image.Image:

@@ -1,4 +1,5 @@
-"""The answer file: image + alpha -> PNG or JPG bytes in the asked ReturnForm.
+"""The answer file: image + alpha -> PNG or JPG bytes in the asked return_form; `png_bytes`,
+the one PNG encoder (answers, the cloud client's uploads, the load test).
 
 - rgb_alpha: 4-channel RGBA cut-out, transparent where the alpha is 0;
 - only_alpha: the alpha alone, a 1-channel gray image;
@@ -13,8 +14,8 @@ import io
 import numpy as np
 from PIL import Image
 
-from scribbleseg.request import SegmentOptions
 from scribbleseg_editor.errors import ScribbleSegError
+from scribbleseg_editor.options import SegmentOptions
 
 # zlib level 1: a 4096x4096 RGBA cut-out (upscaled astronaut) took 0.9 s and 12.7 MB, against
 # 4.9 s and 9.6 MB at Pillow's default level 6 (2 shared cores; Z_RLE / Z_HUFFMAN_ONLY were slower).
@@ -32,13 +33,21 @@ def encode_result(
             "InternalError.Algo",
             f"The alpha is {alpha.shape} {alpha.dtype}; expected {image.shape[:2]} uint8.",
         )
-    picture = Image.fromarray(_pixels(image, alpha, options))
-    buffer = io.BytesIO()
+    pixels = _pixels(image, alpha, options)
     if options.return_format == "PNG":
-        picture.save(buffer, "PNG", compress_level=PNG_COMPRESS_LEVEL)
-    else:
-        picture.save(buffer, "JPEG", quality=JPEG_QUALITY)
-    return buffer.getvalue(), CONTENT_TYPES[options.return_format]
+        return png_bytes(pixels), CONTENT_TYPES["PNG"]
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "JPEG", quality=JPEG_QUALITY)
+    return buffer.getvalue(), CONTENT_TYPES["JPG"]
+
+
+def png_bytes(pixels: np.ndarray) -> bytes:
+    """HxW gray (bool: 0 / 255), HxWx3 RGB or HxWx4 RGBA uint8 -> PNG bytes."""
+    if pixels.dtype == bool:
+        pixels = pixels.astype(np.uint8) * 255
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "PNG", compress_level=PNG_COMPRESS_LEVEL)
+    return buffer.getvalue()
 
 
 def over_white(image: np.ndarray, alpha: np.ndarray) -> np.ndarray:

@@ -30,13 +30,17 @@ from urllib.parse import urlsplit
 import numpy as np
 from PIL import Image
 
-from scribbleseg import signing
-from scribbleseg.protocol import API_VERSION
+from scribbleseg.cloud.credentials import Credentials
+from scribbleseg.cloud.rpc import RpcCall, build_request
+from scribbleseg.output import png_bytes
+from scribbleseg.protocol import ACTION, API_VERSION
 
 GRID = 4  # clients' objects sit in a GRID x GRID layout, so no two clients share one
 HEIGHT, WIDTH = 480, 640
 KEY_ID, SECRET = "load-test", "load-test-secret"
 WARM_UP_LIMIT_S = 600
+HTTP_LIMIT_S = 120  # one exchange, under 16 clients' load on a few cores
+OWN_MASK_IOU = 0.8  # a mask this close to the client's object is its own
 
 
 @dataclass(frozen=True)
@@ -63,43 +67,6 @@ def synthetic_case(index: int, height: int = HEIGHT, width: int = WIDTH) -> Synt
     negative = np.zeros((height, width), bool)
     negative[3:6, :] = negative[-6:-3, :] = True
     return SyntheticCase(image.clip(0, 255).astype(np.uint8), positive, negative, truth)
-
-
-def png_bytes(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(array.astype(np.uint8) * (255 if array.dtype == bool else 1)).save(
-        buffer, "PNG", compress_level=1)
-    return buffer.getvalue()
-
-
-def multipart_body(fields: dict[str, str], files: dict[str, bytes]) -> tuple[bytes, str]:
-    """(body, Content-Type) of a multipart/form-data form with text fields and file parts."""
-    boundary = uuid.uuid4().hex
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
-             .encode() for name, value in fields.items()]
-    parts += [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
-              f'filename="{name}.png"\r\nContent-Type: image/png\r\n\r\n'.encode() + data + b"\r\n"
-              for name, data in files.items()]
-    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-    return body, f"multipart/form-data; boundary={boundary}"
-
-
-def v3_headers(body: bytes, content_type: str, host: str, key_id: str, secret: str, *,
-               date: datetime | None = None, nonce: str | None = None,
-               action: str = "InteractiveScribbleSegmentation") -> dict[str, str]:
-    """Headers of a V3-signed POST / calling `action` (fresh date and nonce unless given)."""
-    headers = {
-        "host": host,
-        "content-type": content_type,
-        "x-acs-action": action,
-        "x-acs-version": API_VERSION,
-        "x-acs-date": (date or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "x-acs-signature-nonce": nonce or uuid.uuid4().hex,
-        "x-acs-content-sha256": signing.sha256_hex(body),
-    }
-    signature, names = signing.sign_v3("POST", "/", {}, headers.items(),
-                                       headers["x-acs-content-sha256"], secret)
-    return dict(headers, Authorization=signing.v3_authorization(key_id, names, signature))
 
 
 @dataclass
@@ -165,12 +132,16 @@ def _client(address: str, case: SyntheticCase, deadline: float, tally: Tally,
 
 def _call(address: str, files: dict[str, bytes], truth: np.ndarray, tally: Tally) -> float:
     """One request and its ResultUrl; returns the wait asked for when throttled, else 0."""
-    fields = {"ReturnForm": "only_alpha", "ReturnFormat": "PNG"}
-    body, content_type = multipart_body(fields, files)
+    call = RpcCall(f"http://{address}/", ACTION, API_VERSION, files=files,
+                   params={"ReturnForm": "only_alpha", "ReturnFormat": "PNG"})
+    # Signed as the cloud client signs, afresh for each try (the server refuses a replay).
+    signed = build_request(call, Credentials(KEY_ID, SECRET), "v3", now=datetime.now(UTC),
+                           nonce=uuid.uuid4().hex)
     started = time.monotonic()
     try:
-        status, headers, answer = _http(address, "POST", "/", body,
-                                        v3_headers(body, content_type, address, KEY_ID, SECRET))
+        target = urlsplit(signed.url)
+        status, headers, answer = _http(address, "POST", f"{target.path}?{target.query}",
+                                        signed.body, signed.headers)
         if status == 429:
             with tally.lock:
                 tally.throttled += 1
@@ -195,13 +166,13 @@ def _call(address: str, files: dict[str, bytes], truth: np.ndarray, tally: Tally
 
 
 def _is_own_mask(mask: np.ndarray, truth: np.ndarray) -> bool:
-    return mask.shape == truth.shape and (mask & truth).sum() / (mask | truth).sum() >= 0.8
+    return mask.shape == truth.shape and (mask & truth).sum() / (mask | truth).sum() >= OWN_MASK_IOU
 
 
 def _http(address: str, method: str, path: str, body: bytes | None = None,
           headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
     host, port = address.rsplit(":", 1)
-    connection = http.client.HTTPConnection(host, int(port), timeout=120)
+    connection = http.client.HTTPConnection(host, int(port), timeout=HTTP_LIMIT_S)
     try:
         connection.request(method, path, body=body, headers=headers or {})
         response = connection.getresponse()

@@ -31,8 +31,8 @@ class EngineSettings:
         negative: np.ndarray,
         mask: np.ndarray | None,
     ) -> np.ndarray:
-        return engine.segment_prepared(
-            prepared, positive, negative, mask, postprocess=self.postprocess, feather=self.feather
+        return prepared.segment(
+            positive, negative, mask, postprocess=self.postprocess, feather=self.feather
         )
 
 

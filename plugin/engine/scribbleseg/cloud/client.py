@@ -24,17 +24,21 @@ from PIL import Image
 from scribbleseg.cloud.credentials import Credentials, find_credentials
 from scribbleseg.cloud.errors import VENDOR_HOST, VENDOR_RETIRED, CloudError
 from scribbleseg.cloud.rpc import SIGNATURE_VERSIONS, RpcCall, RpcClient, endpoint_url
-from scribbleseg.cloud.transport import RetryPolicy, exchange, with_retries
+from scribbleseg.cloud.transport import EXCHANGE_LIMIT_S, RetryPolicy, exchange, with_retries
 from scribbleseg.cloud.upload import openplatform_endpoint, upload_to_oss
+from scribbleseg.output import png_bytes
 from scribbleseg.protocol import ACTION, API_VERSION, CAPABILITY_HEADER, DIRECT_UPLOAD
 from scribbleseg.request import SegmentRequest
-from scribbleseg_editor.errors import ScribbleSegError
 from scribbleseg_editor.limits import MAX_IMAGE_BYTES
+from scribbleseg_editor.options import check_choice
 
 PRODUCT = "aigen"
 REGION = "cn-shanghai"
 UPLOAD_MODES = ("auto", DIRECT_UPLOAD, "oss")
 MAX_RESULT_BYTES = 64 * 1024 * 1024
+MAX_PROBE_BYTES = 1024 * 1024  # the answer to GET / is read only for its headers
+# JPEG qualities tried in turn when the image's PNG exceeds MAX_IMAGE_BYTES (chroma kept whole).
+UPLOAD_JPEG_QUALITIES = (95, 85)
 # URL parameter -> the SegmentRequest field of the marks it carries
 MARK_PARAMETERS = {
     "MaskImageUrl": "mask",
@@ -50,7 +54,7 @@ def segment_via_cloud(
     credentials: Credentials | None = None,
     upload: str = "auto",
     signature: str = "v3",
-    timeout: float = 120.0,
+    timeout: float = EXCHANGE_LIMIT_S,
     retries: RetryPolicy | None = None,
     openplatform: str | None = None,
 ) -> np.ndarray:
@@ -63,14 +67,14 @@ def segment_via_cloud(
     "oss" uploads (default: the vendor's, with the endpoint's scheme).
     Raises CloudError (a ScribbleSegError) with the server's Code, RequestId and HTTP status.
     """
-    _check_choice("upload", upload, UPLOAD_MODES)
-    _check_choice("signature", signature, SIGNATURE_VERSIONS)
+    check_choice("upload", upload, UPLOAD_MODES)
+    check_choice("signature", signature, SIGNATURE_VERSIONS)
     url = endpoint_url(endpoint)
     files = encode_inputs(request)
     params = {
         "ReturnForm": "only_alpha",
         "ReturnFormat": "PNG",
-        "EdgeFeathering": "true" if request.options.edge_feathering else "false",
+        "EdgeFeathering": "true" if request.options.feather else "false",
         "PostprocessOption": request.options.postprocess,
     }
     with requests.Session() as session:
@@ -107,31 +111,33 @@ def advertises_direct_upload(client: RpcClient, url: str) -> bool:
     """Whether the endpoint takes files as multipart parts (see the module docstring)."""
     def probe() -> bool:
         reply = exchange(client.session, "GET", url, timeout_s=client.timeout_s,
-                         max_bytes=1024 * 1024)
+                         max_bytes=MAX_PROBE_BYTES)
         return reply.headers.get(CAPABILITY_HEADER, "").strip().lower() == DIRECT_UPLOAD
 
     return with_retries(probe, client.retries)
 
 
 def encode_inputs(request: SegmentRequest) -> dict[str, bytes]:
-    """The request's arrays as files, keyed by the URL parameter each replaces."""
+    """The request's arrays as files, keyed by the URL parameter each replaces: strokes black
+    and white, the soft mask as gray levels (fraction * 255), as imageio reads them back."""
     files = {"ImageUrl": encode_image(request.image)}
     for name, field_name in MARK_PARAMETERS.items():
         marks = getattr(request, field_name)
         if marks is not None:
-            files[name] = _png(Image.fromarray(np.where(marks, 255, 0).astype(np.uint8), "L"))
+            if marks.dtype != bool:
+                marks = np.round(marks * 255.0).astype(np.uint8)
+            files[name] = png_bytes(marks)
     return files
 
 
 def encode_image(image: np.ndarray) -> bytes:
     """Lossless PNG, or a high-quality JPEG when the PNG would exceed the 10 MB limit."""
-    picture = Image.fromarray(image, "RGB")
-    data = _png(picture)
-    for quality in (95, 85):
+    data = png_bytes(image)
+    for quality in UPLOAD_JPEG_QUALITIES:
         if len(data) <= MAX_IMAGE_BYTES:
             break
         buffer = io.BytesIO()
-        picture.save(buffer, "JPEG", quality=quality, subsampling=0)
+        Image.fromarray(image).save(buffer, "JPEG", quality=quality, subsampling=0)
         data = buffer.getvalue()
     return data
 
@@ -162,16 +168,3 @@ def _result_url(answer: dict) -> str:
         raise CloudError("Cloud.BadResponse", "The answer holds no Data.ResultUrl",
                          request_id=answer.get("RequestId"))
     return url
-
-
-def _png(picture: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    picture.save(buffer, "PNG", compress_level=1)  # fastest; barely larger than level 3
-    return buffer.getvalue()
-
-
-def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ScribbleSegError(
-            "InvalidParameter", f"{name} must be one of {', '.join(choices)}; got {value!r}."
-        )

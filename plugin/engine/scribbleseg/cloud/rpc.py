@@ -26,7 +26,13 @@ import urllib3
 from scribbleseg import signing
 from scribbleseg.cloud.credentials import Credentials
 from scribbleseg.cloud.errors import CREDENTIALS_HINT, CloudError
-from scribbleseg.cloud.transport import RetryPolicy, exchange, expect_success, with_retries
+from scribbleseg.cloud.transport import (
+    EXCHANGE_LIMIT_S,
+    RetryPolicy,
+    exchange,
+    expect_success,
+    with_retries,
+)
 
 SIGNATURE_VERSIONS = ("v3", "v1")
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -87,7 +93,7 @@ class RpcClient:
     session: requests.Session
     credentials: Credentials | None
     signature: str = "v3"
-    timeout_s: float = 120.0
+    timeout_s: float = EXCHANGE_LIMIT_S
     retries: RetryPolicy = field(default_factory=RetryPolicy)
 
     def call(self, call: RpcCall) -> dict:

@@ -21,6 +21,7 @@ from scribbleseg.cloud.errors import CloudError, error_from_reply
 
 MAX_REPLY_BYTES = 64 * 1024 * 1024
 CONNECT_LIMIT_S = 10.0
+EXCHANGE_LIMIT_S = 120.0  # default per exchange: a 4096x4096 image on a slow CPU server
 _CHUNK = 256 * 1024
 
 T = TypeVar("T")

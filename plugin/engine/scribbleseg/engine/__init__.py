@@ -1,13 +1,8 @@
 """The segmentation engine: strokes (and a current mask) in, an alpha mask out.
 
-See pipeline.py for the stages; `scribbleseg.segment` is prepare + segment_prepared.
+See pipeline.py for the stages; the public API is scribbleseg.prepare / PreparedImage.segment.
 """
 
-from scribbleseg.engine.pipeline import (
-    DEFAULT,
-    PreparedImage,
-    prepare,
-    segment_prepared,
-)
+from scribbleseg.engine.pipeline import PreparedImage, default_prior, prepare
 
-__all__ = ["DEFAULT", "PreparedImage", "prepare", "segment_prepared"]
+__all__ = ["PreparedImage", "default_prior", "prepare"]

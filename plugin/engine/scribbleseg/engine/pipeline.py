@@ -1,10 +1,11 @@
-"""The engine's public entry points: prepare an image once, segment it for each set of strokes.
+"""The engine: prepare an image once, then segment it for each set of strokes.
 
-    prepare(image)  -> PreparedImage   working-size copy, smoothness weights, model prior (lazy)
-    segment_prepared(prepared, positive, negative, mask, postprocess=..., feather=...) -> alpha
+    prepared = prepare(image, prior_model)   working-size copy, smoothness weights, model (lazy)
+    alpha = prepared.segment(positive, negative, mask, postprocess=..., feather=...)
 
 Stages: working resolution (resolution.py) -> solve (solver.py: colour models, smoothness,
 min cut) -> full resolution edge band (refine.py) -> strokes enforced on the result.
+The inputs are checked by scribbleseg.request's array rules, the ones every request meets.
 """
 
 from __future__ import annotations
@@ -16,26 +17,26 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from scribbleseg.engine import prior, refine, resolution
-from scribbleseg.engine.inputs import (
-    check_image,
-    check_marks,
-    check_postprocess,
-    check_something_to_select,
-)
 from scribbleseg.engine.smoothness import EdgeWeights, contrast_edge_weights
 from scribbleseg.engine.solver import Marks, solve
-
-
-class _Default:
-    def __repr__(self) -> str:
-        return "DEFAULT"
-
-
-DEFAULT = _Default()  # "the model prior.load_prior() finds", loaded once per process
+from scribbleseg.request import (
+    check_image,
+    mask_from_array,
+    selects_something,
+    strokes_from_array,
+)
+from scribbleseg_editor.errors import ScribbleSegError
+from scribbleseg_editor.options import (
+    NOTHING_TO_SELECT,
+    POSTPROCESS_CHOICES,
+    SELECTED_FRACTION,
+    check_choice,
+)
 
 
 @functools.cache
 def default_prior() -> prior.SubjectPrior | None:
+    """The installed subject model (prior.load_prior), loaded once per process; None without."""
     return prior.load_prior()
 
 
@@ -68,9 +69,48 @@ class PreparedImage:
                 self._probability = self.prior_model.predict(self.working)
             return self._probability
 
+    def segment(
+        self,
+        positive: np.ndarray | None = None,
+        negative: np.ndarray | None = None,
+        mask: np.ndarray | None = None,
+        *,
+        postprocess: str | None = "maskrefine",
+        feather: bool = True,
+    ) -> np.ndarray:
+        """HxW uint8 alpha of the object the strokes (and the current mask) select.
 
-def prepare(image: np.ndarray, prior_model=DEFAULT) -> PreparedImage:
-    """Per-image state for `segment_prepared`; prior_model None runs weights-free."""
+        positive / negative: HxW strokes (nonzero = set), hard constraints of the result. mask:
+        HxW current selection, a soft prior (bool, uint8 0..255 or float 0..1: the fraction of
+        each pixel selected). A stroke says where the current selection is wrong: when the mask
+        already agrees with every stroke (`agrees_with_strokes`), there is nothing to correct and
+        the mask itself comes back, so a result fed back with no new strokes stays as it is.
+        postprocess: "maskrefine", "edgerefine" or None (hard edge); feather: soften the edge.
+        """
+        check_postprocess(postprocess)
+        positive = strokes_from_array(positive, "positive strokes", self.shape)
+        negative = strokes_from_array(negative, "negative strokes", self.shape)
+        mask = mask_from_array(mask, self.shape)
+        if (positive is None or not positive.any()) and not selects_something(mask):
+            raise ScribbleSegError("InvalidParameter", NOTHING_TO_SELECT)
+        positive = positive if positive is not None else np.zeros(self.shape, bool)
+        negative = negative if negative is not None else np.zeros(self.shape, bool)
+        if mask is not None and agrees_with_strokes(mask, positive, negative):
+            return as_alpha(mask)
+
+        marks = _working_marks(self, positive, negative, mask)
+        labels = solve(self.colours, self.edges, marks, _prior_costs(self, marks))
+        alpha = refine.full_resolution_alpha(
+            self.image, labels, postprocess=postprocess, feather=feather
+        )
+        alpha[negative] = 0
+        alpha[positive] = 255  # a pixel painted both ways counts as positive
+        return alpha
+
+
+def prepare(image: np.ndarray, prior_model: prior.SubjectPrior | None) -> PreparedImage:
+    """Per-image state for `PreparedImage.segment`. prior_model: a subject model (usually
+    default_prior()) or None for the weights-free engine."""
     image = check_image(image)
     working = resolution.downscale_image(image, resolution.working_shape(image.shape[:2]))
     as_float = working.astype(np.float32)
@@ -79,36 +119,25 @@ def prepare(image: np.ndarray, prior_model=DEFAULT) -> PreparedImage:
         working=working,
         colours=np.ascontiguousarray(as_float.reshape(-1, 3).T),
         edges=contrast_edge_weights(as_float),
-        prior_model=default_prior() if prior_model is DEFAULT else prior_model,
+        prior_model=prior_model,
     )
 
 
-def segment_prepared(
-    prepared: PreparedImage,
-    positive: np.ndarray | None = None,
-    negative: np.ndarray | None = None,
-    mask: np.ndarray | None = None,
-    *,
-    postprocess: str | None = "maskrefine",
-    feather: bool = True,
-) -> np.ndarray:
-    """HxW uint8 alpha of the object the strokes (and current mask) select."""
-    check_postprocess(postprocess)
-    positive = check_marks("positive", positive, prepared.shape)
-    negative = check_marks("negative", negative, prepared.shape)
-    mask = check_marks("mask", mask, prepared.shape)
-    check_something_to_select(positive, mask)
-    positive = positive if positive is not None else np.zeros(prepared.shape, bool)
-    negative = negative if negative is not None else np.zeros(prepared.shape, bool)
+def agrees_with_strokes(mask: np.ndarray, positive: np.ndarray, negative: np.ndarray) -> bool:
+    """Whether the mask (a fraction) selects every positive stroke pixel and no negative one."""
+    selected = mask >= SELECTED_FRACTION
+    return bool(selected[positive].all() and not selected[negative].any())
 
-    marks = _working_marks(prepared, positive, negative, mask)
-    labels = solve(prepared.colours, prepared.edges, marks, _prior_costs(prepared, marks))
-    alpha = refine.full_resolution_alpha(
-        prepared.image, labels, postprocess=postprocess, feather=feather
-    )
-    alpha[negative] = 0
-    alpha[positive] = 255  # a pixel painted both ways counts as positive
-    return alpha
+
+def as_alpha(fraction: np.ndarray) -> np.ndarray:
+    """HxW fraction in [0, 1] -> HxW uint8 alpha, rounded: alpha / 255 gives it back."""
+    return np.round(fraction * 255.0).astype(np.uint8)
+
+
+def check_postprocess(postprocess: str | None) -> None:
+    """One of options.POSTPROCESS_CHOICES, or None: the engine's hard edge (no refinement)."""
+    if postprocess is not None:
+        check_choice("postprocess", postprocess, POSTPROCESS_CHOICES)
 
 
 def _working_marks(

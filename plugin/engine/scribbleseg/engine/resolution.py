@@ -35,13 +35,12 @@ def downscale_marks(marks: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.asarray(as_gray.resize((shape[1], shape[0]), Image.Resampling.BOX)) > 0
 
 
-def downscale_fraction(marks: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """HxW bool -> working-size float32 in [0, 1]: the set fraction of each footprint."""
-    if marks.shape == shape:
-        return marks.astype(np.float32)
-    as_gray = Image.fromarray(marks.astype(np.uint8) * 255)
-    resized = as_gray.resize((shape[1], shape[0]), Image.Resampling.BOX)
-    return np.asarray(resized, np.float32) / 255.0
+def downscale_fraction(fraction: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """HxW float32 fraction in [0, 1] -> working-size float32: the mean of each footprint."""
+    if fraction.shape == shape:
+        return fraction.astype(np.float32, copy=False)
+    as_float = Image.fromarray(fraction.astype(np.float32, copy=False))
+    return np.asarray(as_float.resize((shape[1], shape[0]), Image.Resampling.BOX), np.float32)
 
 
 def upscale_alpha(alpha: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
