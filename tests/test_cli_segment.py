@@ -84,6 +84,25 @@ def test_jpg_cut_out_falls_back_to_white_background(tmp_path: Path) -> None:
     assert min(picture.getpixel((500, 20))) > 245  # the wall is now white
 
 
+@pytest.mark.parametrize("return_form", ["rgb_alpha", "only_alpha"])
+def test_feeding_the_result_back_as_the_mask_changes_nothing(
+    cutout: Path, tmp_path: Path, return_form: str
+) -> None:
+    """Reruns with no new strokes, each fed the previous output (a cut-out with a feathered
+    edge, or the mask alone): the selection neither grows nor oscillates."""
+    first = np.asarray(Image.open(cutout))[:, :, 3]
+    previous = cutout
+    for rerun in range(3):
+        output = tmp_path / f"rerun{rerun}.png"
+        result = scribbleseg(PHOTO, "--positive", POSITIVE, "--negative", NEGATIVE,
+                             "--mask", previous, "--return-form", return_form, "-o", output)
+        assert result.returncode == 0, result.stderr
+        pixels = np.asarray(Image.open(output))
+        alpha = pixels[:, :, 3] if return_form == "rgb_alpha" else pixels
+        np.testing.assert_array_equal(alpha, first)
+        previous = output
+
+
 @pytest.fixture
 def unsigned_api_server() -> Iterator[str]:
     """`scribbleseg serve --unsigned` on a free loopback port; yields its URL."""

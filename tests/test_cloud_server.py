@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from scribbleseg.cloud import CloudError, Credentials, RetryPolicy, segment_via_cloud
-from scribbleseg.request import SegmentOptions, request_from_arrays
+from scribbleseg.request import request_from_arrays, run
 from scribbleseg.server.cloud import CloudServer, CloudSettings
 from scribbleseg.server.results import LocalDiskStore
+from scribbleseg_editor.options import SegmentOptions
 
 KEY_ID, SECRET = "test-key", "test-secret"
 FAST_RETRIES = RetryPolicy(attempts=2, first_delay_s=0.05)
@@ -52,8 +53,6 @@ def no_ambient_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
 def disc():
     """A request (a bright disc on a noisy dark background, a stroke inside it and one
     outside), the disc, and the local engine's alpha for it (computed once: it is slow)."""
-    from scribbleseg.engine import prepare, segment_prepared
-
     rng = np.random.default_rng(3)
     yy, xx = np.mgrid[:96, :128]
     disc = (yy - 48) ** 2 + (xx - 60) ** 2 < 30**2
@@ -64,9 +63,7 @@ def disc():
     negative[5:10, 5:120] = True
     request = request_from_arrays(image.astype(np.uint8), positive, negative,
                                   options=SegmentOptions(postprocess="edgerefine"))
-    local = segment_prepared(prepare(request.image), request.positive, request.negative,
-                             request.mask, postprocess=request.options.postprocess,
-                             feather=request.options.edge_feathering)
+    local = run(request)
     return request, disc, local
 
 
