@@ -274,3 +274,46 @@ def test_a_missing_engine_interpreter_says_where_it_looked_and_what_to_do(tmp_pa
     assert raised.value.code == "EngineNotInstalled"
     assert str(tmp_path / "gone" / "python") in raised.value.message
     assert "build.py install" in raised.value.message
+
+
+@pytest.fixture
+def answering_host():
+    """A stand-in engine host on loopback that answers every request with `answer`."""
+    import http.server
+    import threading
+
+    answer = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = json.dumps(answer["body"]).encode()
+            self.send_response(answer["status"])
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield host.HostConnection(server.server_address[1], "token"), answer
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(("code", "expected_code", "shown"), [
+    ("InvalidImage.Resolution", "InvalidImage.Resolution", "Scale the image down"),
+    ("SignatureDoesNotMatch", "CloudRefused", "Check the secret."),
+])
+def test_the_hosts_refusals_reach_the_user_with_their_message(answering_host, code,
+                                                            expected_code, shown):
+    connection, answer = answering_host
+    answer.update(status=502, body={"Code": code, "Message": "The server said no.",
+                                    "Recommend": "Check the secret."})
+    with pytest.raises(ScribbleSegError) as raised:
+        connection.segment(32, 32, bytes(32 * 32 * 3), {}, SegmentOptions())
+    assert raised.value.code == expected_code
+    text = errors.editor_message(raised.value)
+    assert text.startswith("The server said no.") and shown in text

@@ -26,6 +26,9 @@ CASE = "banana1"
 OUTPUTS = ("layer_mask", "new_layer", "selection")
 UNREACHABLE = "http://127.0.0.1:9/"  # the discard port: nothing listens there
 MIN_IOU = 0.6  # the engine's own quality is tested elsewhere; this catches misplaced masks
+# A rerun with no new strokes may move the selection by this fraction at most (the engine's
+# exact fixpoint is the engine's own test).
+SETTLED_FRACTION = 0.001
 RESULT_KIND = {"layer_mask": "layer_mask", "new_layer": "cutout", "selection": "selection"}
 
 
@@ -123,7 +126,7 @@ def cli(tmp_path_factory):
 def test_each_output_matches_the_cli_and_the_truth(gimp_run, cli, output):
     """Each run equals `scribbleseg segment` on the photo, the painted layers and the previous
     result (the one the user sees) as the current mask; more strokes improve it; a run with
-    no new strokes leaves it as it was."""
+    no new strokes leaves it (all but) as it was."""
     out, results = gimp_run
     truth = scenarios.load_case(CASE).truth()
     rgb = np.asarray(Image.open(out.parent / "photo.png").convert("RGB"))
@@ -137,8 +140,10 @@ def test_each_output_matches_the_cli_and_the_truth(gimp_run, cli, output):
         assert score > MIN_IOU, f"{output} run {number}: IoU {score:.3f}"
         if number == 1:
             assert score >= previous_iou - 0.01, "more strokes made the result worse"
-        if number == 2:
-            np.testing.assert_array_equal(got, previous, "a rerun changed the settled result")
+        if number == 2:  # the old nonzero-mask rule grew the selection by 1-2 % a rerun
+            changed = np.count_nonzero(binarise(got) != binarise(previous))
+            assert changed <= SETTLED_FRACTION * np.count_nonzero(binarise(previous)), \
+                f"a rerun with no new strokes changed {changed} px"
         previous, previous_iou = got, score
     if output == "new_layer":  # the second run replaced the first cut-out, the photo is intact
         last = results[output]["steps"][1]["after"]

@@ -39,6 +39,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "EngineInstallCancelled": (503, ""),
     "HostUnreachable": (503, ""),
     "HostFailed": (503, ""),
+    "CloudRefused": (502, ""),  # a cloud endpoint's own code, relayed by the host
 }
 
 

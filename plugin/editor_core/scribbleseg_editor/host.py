@@ -15,7 +15,7 @@ import sys
 import time
 
 from . import hostfile, wire
-from .errors import ScribbleSegError
+from .errors import ERROR_CODES, ScribbleSegError
 from .manifest import load_manifest
 from .options import SegmentOptions
 
@@ -92,11 +92,17 @@ class HostConnection:
 
 
 def _error_from_body(data: bytes, status: int) -> ScribbleSegError:
+    """The host's JSON error; a code of a cloud endpoint's own (not in ERROR_CODES) comes back
+    as CloudRefused with the endpoint's message and advice."""
     try:
         body = json.loads(data)
-        return ScribbleSegError(body["Code"], body["Message"], http_status=status)
+        code, message = str(body["Code"]), str(body["Message"])
     except (ValueError, KeyError, TypeError):
         return ScribbleSegError("InternalError", f"The engine host answered HTTP {status}.")
+    if code in ERROR_CODES:
+        return ScribbleSegError(code, message, http_status=status)
+    advice = str(body.get("Recommend", ""))
+    return ScribbleSegError("CloudRefused", f"{message} {advice}".strip(), http_status=status)
 
 
 def find_host() -> HostConnection | None:
