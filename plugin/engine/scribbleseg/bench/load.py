@@ -22,6 +22,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +41,7 @@ HEIGHT, WIDTH = 480, 640
 KEY_ID, SECRET = "load-test", "load-test-secret"
 WARM_UP_LIMIT_S = 600
 HTTP_LIMIT_S = 120  # one exchange, under 16 clients' load on a few cores
+DEFAULT_RETRY_AFTER_MS = 1000  # when a Throttling answer names no wait
 OWN_MASK_IOU = 0.8  # a mask this close to the client's object is its own
 
 
@@ -76,6 +78,7 @@ class Tally:
     errors: list[str] = field(default_factory=list)
     lost: int = 0
     mixed_up: int = 0
+    by_client: Counter = field(default_factory=Counter)  # answers each client got (starving?)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -123,14 +126,15 @@ def _client(address: str, case: SyntheticCase, deadline: float, tally: Tally,
     files = {"ImageUrl": png_bytes(case.image), "PosScribbleImageUrl": png_bytes(case.positive),
              "NegScribbleImageUrl": png_bytes(case.negative)}
     while time.monotonic() < deadline:
-        retry_after = _call(address, files, case.truth, tally)
+        retry_after = _call(address, files, case.truth, tally, id(case))
         if retry_after:
             time.sleep(min(retry_after, max(0.0, deadline - time.monotonic())))
         elif once:
             return
 
 
-def _call(address: str, files: dict[str, bytes], truth: np.ndarray, tally: Tally) -> float:
+def _call(address: str, files: dict[str, bytes], truth: np.ndarray, tally: Tally,
+          client: int) -> float:
     """One request and its ResultUrl; returns the wait asked for when throttled, else 0."""
     call = RpcCall(f"http://{address}/", ACTION, API_VERSION, files=files,
                    params={"ReturnForm": "only_alpha", "ReturnFormat": "PNG"})
@@ -145,7 +149,7 @@ def _call(address: str, files: dict[str, bytes], truth: np.ndarray, tally: Tally
         if status == 429:
             with tally.lock:
                 tally.throttled += 1
-            return float(headers.get("x-acs-retry-after", "1000")) / 1000  # milliseconds
+            return float(headers.get("x-acs-retry-after", DEFAULT_RETRY_AFTER_MS)) / 1000
         if status != 200:
             raise RuntimeError(f"HTTP {status}: {answer[:200]!r}")
         result_url = urlsplit(json.loads(answer)["Data"]["ResultUrl"])
@@ -162,6 +166,7 @@ def _call(address: str, files: dict[str, bytes], truth: np.ndarray, tally: Tally
             tally.mixed_up += 1
         else:
             tally.latencies.append(latency)
+            tally.by_client[client] += 1
     return 0
 
 
@@ -202,4 +207,6 @@ def _summary(tally: Tally, clients: int, elapsed: float) -> dict:
         "first_error": tally.errors[0] if tally.errors else None,
         "lost": tally.lost,
         "mixed_up": tally.mixed_up,
+        "fewest_answers_of_a_client": min(tally.by_client.values())
+        if len(tally.by_client) == clients else 0,
     }

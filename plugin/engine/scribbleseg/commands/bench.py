@@ -2,7 +2,7 @@
 
 Quality (human scribbles, scribble robot: mIoU@1/3/5, NoS@85/90), speed per interaction at native
 size and upscaled, and peak memory at the largest upscaled size; with the subject model and
-without it side by side when the model is installed. `--load` runs the engine host's load test.
+without it side by side when the model is installed. `--load` load-tests the cloud API server.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ import sys
 from pathlib import Path
 
 from scribbleseg_editor.errors import ScribbleSegError
+from scribbleseg_editor.options import POSTPROCESS_CHOICES
 
-POSTPROCESS_CHOICES = {"maskrefine": "maskrefine", "edgerefine": "edgerefine", "none": None}
+# The user's choices, and "none": the engine's hard edge (no refinement), for measuring.
+BENCH_POSTPROCESS = {**{choice: choice for choice in POSTPROCESS_CHOICES}, "none": None}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", type=Path, metavar="FILE", help="write every number here")
     parser.add_argument("--no-prior", action="store_true",
                         help="measure the weights-free engine only, even with a subject model")
-    parser.add_argument("--postprocess", choices=list(POSTPROCESS_CHOICES), default="maskrefine",
+    parser.add_argument("--postprocess", choices=list(BENCH_POSTPROCESS), default="maskrefine",
                         help="the engine's edge refinement (default maskrefine, as for users)")
     parser.add_argument("--no-feather", action="store_true", help="no edge feathering")
     parser.add_argument("--speed-cases", type=int, default=3,
@@ -40,7 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[2048, 4096], metavar="SIDE",
                         help="upscaled square sides (default 2048 4096); memory at the largest")
     load = parser.add_argument_group("load test (instead of a benchmark folder)")
-    load.add_argument("--load", action="store_true", help="load-test the engine host")
+    load.add_argument("--load", action="store_true",
+                      help="load-test the cloud API server (scribbleseg serve)")
     load.add_argument("--clients", type=int, default=16, help="concurrent clients (default 16)")
     load.add_argument("--seconds", type=float, default=60, help="test length (default 60)")
 
@@ -69,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         interactions=args.interactions,
         limit=args.limit,
         use_prior=not args.no_prior,
-        postprocess=POSTPROCESS_CHOICES[args.postprocess],
+        postprocess=BENCH_POSTPROCESS[args.postprocess],
         feather=not args.no_feather,
         speed_cases=args.speed_cases,
         speed_interactions=args.speed_interactions,
