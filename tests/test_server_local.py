@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from scribbleseg.bench.load import synthetic_case
-from scribbleseg_editor import host, hostfile
+from scribbleseg_editor import host, hostfile, wire
 from scribbleseg_editor.errors import ScribbleSegError
 from scribbleseg_editor.options import SegmentOptions
 
@@ -166,3 +166,49 @@ def _exit_status(child_pid: int, timeout: float) -> int | None:
             return os.waitstatus_to_exitcode(status)
         time.sleep(0.2)
     return None
+
+
+def post_raw(connection: host.HostConnection, path: str, body: bytes,
+             method: str = "POST") -> tuple[int, dict]:
+    client = http.client.HTTPConnection("127.0.0.1", connection.port, timeout=30)
+    client.request(method, path, body=body, headers={
+        "Authorization": f"Bearer {connection.token}", "Content-Type": wire.CONTENT_TYPE})
+    response = client.getresponse()
+    answer = response.status, json.loads(response.read())
+    client.close()
+    return answer
+
+
+@pytest.mark.parametrize("header", [
+    {"width": 320, "height": 240, "planes": [["positive"]]},
+    {"width": 320, "height": 240, "planes": ["positive", "positive"]},
+    {"width": "320", "height": 240, "planes": []},
+    {"width": 99999, "height": 240, "planes": []},
+])
+def test_malformed_headers_are_refused_with_a_code(running, header):
+    status, body = post_raw(running, wire.SEGMENT_PATH, json.dumps(header).encode() + b"\n")
+    assert status == 400 and body["Code"] in ("InvalidParameter", "InvalidImage.Resolution")
+    assert running.health()["status"] == "ok"
+
+
+def test_wrong_paths_and_methods_get_the_error_body(running):
+    assert post_raw(running, "/local/v1/nowhere", b"")[0] == 404
+    status, body = post_raw(running, wire.HEALTH_PATH, b"", method="PUT")
+    assert (status, body["Code"]) == (405, "InvalidParameter")
+
+
+def test_sigterm_ends_the_host_and_removes_its_runtime_file(runtime):
+    process, connection = start()
+    assert connection.health()["status"] == "ok"
+    process.terminate()
+    assert process.wait(timeout=30) == 0
+    assert not hostfile.runtime_file().exists()
+
+
+def test_a_cloud_relay_that_fails_says_why_with_a_code_the_editor_knows(running):
+    with pytest.raises(ScribbleSegError) as refused:
+        running.segment(320, 240, CASE.image.tobytes(),
+                        {"positive": CASE.positive.astype(np.uint8).tobytes()}, OPTIONS,
+                        engine="cloud", endpoint="http://127.0.0.1:9/")
+    assert refused.value.code == "HostFailed"
+    assert "127.0.0.1:9" in refused.value.message

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -43,6 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="downloads at once, apart from the workers (default 16)")
     cloud.add_argument("--job-seconds", type=float, default=60.0,
                        help="time limit to decode and segment one request (default 60)")
+    cloud.add_argument("--verbose", action="store_true", help="log every request to stderr")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -79,6 +81,9 @@ def _serve_cloud(args: argparse.Namespace, results: Path) -> int:
         fetch_slots=args.fetch_slots, job_limit_s=args.job_seconds,
     )
     server = CloudServer(settings, LocalDiskStore(results, settings.result_ttl_s))
+    if args.verbose:
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
+        server.log_requests = True
     print(f"ScribbleSeg API listening on {server.url}", flush=True)
     try:
         server.serve_forever()  # until SIGTERM or Ctrl+C, then requests in flight finish

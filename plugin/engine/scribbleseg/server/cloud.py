@@ -54,7 +54,7 @@ INPUTS = {
 }
 MAX_BODY_BYTES = sum(limit for _, limit in INPUTS.values()) + 1024 * 1024  # + form overhead
 UNVERIFIED_BODIES = 4  # bodies read at once before their sender is known (V1 or unsigned)
-CACHE_ITEMS = 32  # prepared images each worker keeps: many clients' images at once
+CACHE_ITEMS = 32  # prepared images the workers keep between them: many clients' images at once
 CLEAN_EVERY_S = 60.0
 ROUTES = {"/": ("GET", "HEAD", "POST"), "/health": ("GET", "HEAD")}
 
@@ -92,7 +92,7 @@ class CloudServer(HttpServer):
         self.fetcher = UrlFetcher(tuple(settings.allow_fetch), settings.fetch_timeout_s,
                                   slots=settings.fetch_slots, queue=4 * settings.fetch_slots)
         self.workers = WorkerPool(settings.workers, settings.queue, settings.job_limit_s,
-                                  CACHE_ITEMS)
+                                  max(4, CACHE_ITEMS // settings.workers))
         self._unverified = asyncio.Semaphore(UNVERIFIED_BODIES)
         self._cleaner: asyncio.Task | None = None
 

@@ -3,6 +3,9 @@
 Wire format (header line, raw RGB image and planes) and client: scribbleseg_editor/wire.py and
 host.py. One worker process runs the strokes (workers.py) and keeps the prepared-image cache, so
 later strokes on one image skip its preparation; a stroke past DESKTOP_JOB_LIMIT_S is ended.
+Pixels and alpha pass between the host and its worker through one private temporary file in
+memory (/dev/shm where there is one), reused stroke after stroke (its pages stay allocated), not
+through the worker's pipe: up to 100 MB a stroke. Strokes go through it one at a time.
 
 Safety on a shared machine: binds loopback only, every request carries the token of the runtime
 file (readable by this user alone), and the Host header must name loopback so that a web page
@@ -16,17 +19,20 @@ import asyncio
 import hmac
 import os
 import secrets
+import tempfile
 import time
 from importlib import metadata
+from pathlib import Path
+from typing import BinaryIO
 
 from aiohttp import web
 from aiohttp.http_exceptions import LineTooLong
 
 from scribbleseg.server.httpserver import (
+    BODY_S,
     HttpServer,
     answer_response,
     content_length,
-    read_body,
     report_unexpected,
 )
 from scribbleseg.server.segmenting import local_job
@@ -39,6 +45,8 @@ MAX_BODY_BYTES = wire.MAX_HEADER_BYTES + limits.MAX_SIDE**2 * (3 + len(wire.PLAN
 DESKTOP_JOB_LIMIT_S = 600.0  # a 4096x4096 stroke on a slow laptop, with room to spare
 DESKTOP_QUEUE = 4  # strokes waiting; an editor sends one at a time
 CACHE_ITEMS = 4
+SHARED_MEMORY = "/dev/shm" if Path("/dev/shm").is_dir() else None  # None: the temp folder
+CHUNK = 1 << 20
 ROUTES = {wire.HEALTH_PATH: "GET", wire.SEGMENT_PATH: "POST"}
 
 
@@ -54,6 +62,8 @@ class LocalHost(HttpServer):
         self.last_request = time.monotonic()
         self._busy = 0
         self._watch: asyncio.Task | None = None
+        self._exchange: BinaryIO | None = None  # the pixels file shared with the worker
+        self._exchange_lock = asyncio.Lock()
 
     @property
     def port(self) -> int:
@@ -69,12 +79,16 @@ class LocalHost(HttpServer):
 
     async def started(self) -> None:
         self.workers.start()  # loads the engine and model while the editor gathers its pixels
+        self._exchange = tempfile.NamedTemporaryFile(  # noqa: SIM115 (open while serving)
+            prefix="scribbleseg-", dir=SHARED_MEMORY)
         self._watch = asyncio.create_task(self._watch_for_stop())
 
     async def stopping(self) -> None:
         if self._watch is not None:
             self._watch.cancel()
         await asyncio.to_thread(self.workers.stop)
+        if self._exchange is not None:
+            self._exchange.close()
 
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
         self._busy += 1
@@ -122,9 +136,13 @@ class LocalHost(HttpServer):
                 f"The body is {length} bytes; a {header.width}x{header.height} image with "
                 f"planes {list(header.planes)} needs {len(line) + header.body_bytes}.",
             )
-        pixels = await read_body(request, header.body_bytes)
-        received = time.perf_counter()
-        alpha, timings = await self.workers.run(local_job, header, pixels)
+        async with self._exchange_lock:
+            self._exchange.seek(0)
+            await _receive_into(request, self._exchange, header.body_bytes)
+            received = time.perf_counter()
+            timings = await self.workers.run(local_job, header, self._exchange.name)
+            self._exchange.seek(header.body_bytes)
+            alpha = self._exchange.read(header.width * header.height)
         timings = {"receive": received - started, **timings,
                    "total": time.perf_counter() - started}
         return web.Response(body=alpha, content_type="application/octet-stream",
@@ -134,6 +152,22 @@ class LocalHost(HttpServer):
         while not self.should_stop():
             await asyncio.sleep(self.poll_s)
         self.request_stop()
+
+
+async def _receive_into(request: web.BaseRequest, file: BinaryIO, length: int) -> None:
+    """The rest of the body (`length` bytes) into `file`, within the body time limit."""
+    try:
+        async with asyncio.timeout(BODY_S):
+            while length > 0:
+                chunk = await request.content.read(min(CHUNK, length))
+                if not chunk:
+                    raise ScribbleSegError("InvalidParameter", "The body ended early.")
+                file.write(chunk)
+                length -= len(chunk)
+    except TimeoutError:
+        raise ScribbleSegError(
+            "InvalidParameter", f"The body did not arrive within {BODY_S:g} s.") from None
+    file.flush()
 
 
 def _server_timing(seconds: dict[str, float]) -> str:

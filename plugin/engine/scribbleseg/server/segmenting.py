@@ -7,14 +7,17 @@ time-out tells a file that will not decode from a segmentation that runs long.
 
 from __future__ import annotations
 
+import mmap
 import time
 from collections.abc import Callable
+from typing import BinaryIO
 
 import numpy as np
 
 from scribbleseg.output import encode_result
 from scribbleseg.request import SegmentRequest, decode_request, request_from_arrays, run
 from scribbleseg.server.cache import PreparedImageCache
+from scribbleseg_editor.errors import ERROR_CODES, ScribbleSegError
 from scribbleseg_editor.wire import Header
 
 
@@ -28,24 +31,46 @@ def cloud_job(cache: PreparedImageCache, decoded: Callable[[], None],
 
 
 def local_job(cache: PreparedImageCache, decoded: Callable[[], None], header: Header,
-              pixels: bytes) -> tuple[bytes, dict[str, float]]:
-    """The desktop fast path's image and planes (wire.py) -> (alpha bytes, seconds by stage)."""
+              path: str) -> dict[str, float]:
+    """The desktop fast path: the file at `path` holds the image and planes (wire.py); the
+    alpha is written after them. Returns seconds by stage."""
     started = time.perf_counter()
-    size = header.width * header.height
-    image = np.frombuffer(pixels, np.uint8, size * 3).reshape(header.height, header.width, 3)
-    planes = {name: np.frombuffer(pixels, np.uint8, size, size * (3 + index))
-              .reshape(header.height, header.width) for index, name in enumerate(header.planes)}
-    request = request_from_arrays(image, planes.get("positive"), planes.get("negative"),
-                                  planes.get("mask"), header.options)
-    decoded()
-    if header.engine == "cloud":
-        from scribbleseg.cloud import segment_via_cloud  # requests: only for cloud relays
+    with open(path, "r+b") as file:
+        request = _request_from_file(file, header)
+        decoded()
+        if header.engine == "cloud":
+            alpha = _relay_to_cloud(request, header.endpoint)
+        else:
+            alpha = segment_cached(request, cache)
+        file.seek(header.body_bytes)
+        file.write(memoryview(np.ascontiguousarray(alpha, np.uint8)).cast("B"))
+    return {"engine": time.perf_counter() - started}
 
-        alpha = segment_via_cloud(request, endpoint=header.endpoint)
-    else:
-        alpha = segment_cached(request, cache)
-    return np.ascontiguousarray(alpha, np.uint8).tobytes(), {
-        "engine": time.perf_counter() - started}
+
+def _relay_to_cloud(request: SegmentRequest, endpoint: str) -> np.ndarray:
+    """The editor's "cloud" engine; the service's own codes (Cloud.Unreachable, ...) reach the
+    editor as HostFailed with the service's words, since the editor knows ERROR_CODES only."""
+    from scribbleseg.cloud import CloudError, segment_via_cloud  # requests: only for relays
+
+    try:
+        return segment_via_cloud(request, endpoint=endpoint)
+    except CloudError as error:
+        if error.code in ERROR_CODES:
+            raise
+        raise ScribbleSegError("HostFailed", error.message, http_status=error.http_status
+                               ) from None
+
+
+def _request_from_file(file: BinaryIO, header: Header) -> SegmentRequest:
+    size = header.width * header.height
+    with mmap.mmap(file.fileno(), header.body_bytes) as pixels:
+        image = np.frombuffer(pixels, np.uint8, size * 3).reshape(header.height, header.width, 3)
+        planes = {name: np.frombuffer(pixels, np.uint8, size, size * (3 + index))
+                  .reshape(header.height, header.width) for index, name in enumerate(header.planes)}
+        request = request_from_arrays(image.copy(), planes.get("positive"),  # the cache keeps it
+                                      planes.get("negative"), planes.get("mask"), header.options)
+        del image, planes  # views of the mapping, which closes next
+    return request
 
 
 def segment_cached(request: SegmentRequest, cache: PreparedImageCache) -> np.ndarray:

@@ -71,7 +71,8 @@ class Worker:
             if kind == "done":
                 return value
             if kind == "error":
-                raise JobError(*value)
+                code, message, status = value
+                raise ScribbleSegError(code, message, http_status=status)
             phase = "segmenting"
 
     def restart(self) -> None:
@@ -141,20 +142,6 @@ class WorkerPool:
             return result
 
 
-class JobError(ScribbleSegError):
-    """A refusal raised inside a job, answered as it was raised (any code: a desktop relay passes
-    on the cloud service's own codes)."""
-
-    def __init__(self, code: str, message: str, http_status: int, recommend: str) -> None:
-        Exception.__init__(self, message)
-        self.code, self.message, self.http_status = code, message, http_status
-        self._recommend = recommend
-
-    @property
-    def recommend(self) -> str:
-        return self._recommend
-
-
 def _timed_out(phase: str, limit_s: float) -> ScribbleSegError:
     if phase == "decoding":
         return ScribbleSegError(
@@ -192,5 +179,4 @@ def _answer(job: Job, args: tuple, cache: PreparedImageCache, connection: Connec
     except Exception:  # noqa: BLE001 (the server answers InternalError; the trace goes to stderr)
         traceback.print_exc()
         refusal = ScribbleSegError("InternalError", "The engine failed unexpectedly.")
-    return "error", (refusal.code, refusal.message, refusal.http_status,
-                     refusal.recommend), cache.stats()
+    return "error", (refusal.code, refusal.message, refusal.http_status), cache.stats()
