@@ -99,6 +99,7 @@ def test_a_second_install_rebuilds_nothing(installation):
 
     assert environment.stat().st_mtime_ns == made, "the environment was not made again"
     assert installation.tarball_fetches() == fetched, "the model was not fetched again"
+    assert not any(text.startswith("pip:") for text, _ in installation.progress), "nor pip run"
     assert installation.progress[-1] == ("The engine is installed.", 1.0)
 
 

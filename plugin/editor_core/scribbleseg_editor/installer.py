@@ -7,7 +7,7 @@ One installer: `build.py install` and a plug-in's first run both call `install()
     DATA/models/        the model files of manifest.json (models.py builds them)
     DATA/downloads/     a download in progress (resumed next time), emptied after an install
     CONFIG/engine.json  the record the plug-ins start the engine from (host.engine_launch):
-                        {"python", "models", "version", "wheel_sha256"}
+                        {"python", "models", "version", "bundle_sha256"}
 The record is written last, so an install that stopped half way is never taken for a working
 one. `check()` tests what the record promises (the interpreter runs and imports the engine;
 each model's size and SHA-256) and names what is broken; `install()` again repairs it.
@@ -15,6 +15,7 @@ each model's size and SHA-256) and names what is broken; `install()` again repai
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -60,6 +61,12 @@ class Bundle:
     @property
     def version(self) -> str:
         return self.wheel.name.split("-")[1]
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the wheel and the constraints: what the environment was installed from."""
+        digest = hashlib.sha256(self.wheel.read_bytes())
+        digest.update(self.constraints.read_bytes())
+        return digest.hexdigest()
 
     def pinned(self) -> list[str]:
         lines = self.constraints.read_text(encoding="utf-8").splitlines()
@@ -152,10 +159,10 @@ def clean_environment() -> dict[str, str]:
 def install(bundle: Bundle, report: Report, cancel: threading.Event | None = None) -> Outcome:
     """Create or repair the engine environment, build the models, write the record."""
     cancel = cancel or threading.Event()
-    python = find_python()
     environment = engine_dir()
-    make_environment(python, environment, report, afresh=environment_broken())
-    pip_install(venv_python(environment), bundle, report, cancel)
+    if not installed_from(bundle):
+        make_environment(find_python(), environment, report, afresh=environment_broken())
+        pip_install(venv_python(environment), bundle, report, cancel)
     start = sum(STEP_SHARES[:2])
     warnings = []
     try:
@@ -168,7 +175,7 @@ def install(bundle: Bundle, report: Report, cancel: threading.Event | None = Non
         warnings.append(f"{error.message} The engine runs weights-free (colour only) until "
                         "the model is installed (update the engine to try again).")
     record = {"python": str(venv_python(environment)), "models": str(built or ""),
-              "version": bundle.version, "wheel_sha256": models.sha256_of(bundle.wheel)}
+              "version": bundle.version, "bundle_sha256": bundle.fingerprint()}
     write_record(record)
     shutil.rmtree(downloads_dir(), ignore_errors=True)
     report("The engine is installed.", 1.0)
@@ -209,6 +216,13 @@ def no_python_advice() -> str:
         how = ("Install it with its venv module (Debian, Ubuntu: `sudo apt install python3 "
                "python3-venv`; Fedora: `sudo dnf install python3`), then try again.")
     return f"ScribbleSeg sets up its engine with {wanted}, and none was found. {how}"
+
+
+def installed_from(bundle: Bundle) -> bool:
+    """Whether the recorded environment works and holds exactly this bundle (nothing to do)."""
+    record = read_record()
+    return (record is not None and record.get("bundle_sha256") == bundle.fingerprint()
+            and runs(Path(record["python"]), IMPORT_CHECK))
 
 
 def environment_broken() -> bool:
