@@ -316,4 +316,9 @@ def test_the_hosts_refusals_reach_the_user_with_their_message(answering_host, co
         connection.segment(32, 32, bytes(32 * 32 * 3), {}, SegmentOptions())
     assert raised.value.code == expected_code
     text = errors.editor_message(raised.value)
-    assert text.startswith("The server said no.") and shown in text
+    assert text.startswith("The server said no.") and text.count(shown) == 1
+    # A message that already gives the advice does not repeat it.
+    answer["body"]["Message"] = "The server said no. Check the secret."
+    with pytest.raises(ScribbleSegError) as raised:
+        connection.segment(32, 32, bytes(32 * 32 * 3), {}, SegmentOptions())
+    assert errors.editor_message(raised.value).count("Check the secret.") == 1

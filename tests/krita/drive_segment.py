@@ -171,10 +171,10 @@ def main() -> int:
     positive.setPixelData(kept, 0, 0, width, height)
     document.waitForDone()
 
-    results["custom_names"] = run_oversized_with_custom_names(app, window, extension)
     results["interactive"] = run_interactively(app, extension, document)
     results["formats"] = [run_in_format(app, window, extension, case, out, *wanted)
                           for wanted in FORMAT_CASES]
+    results["custom_names"] = run_oversized_with_custom_names(app, window, extension)
     (out / "results.json").write_text(json.dumps(results, indent=1))
     return 0
 
@@ -202,7 +202,6 @@ def run_oversized_with_custom_names(app, window, extension) -> dict:
     document.waitForDone()
     message = trigger(extension, extension.manifest["actions"]["segment"]["krita_action"])
     path.write_text(json.dumps(saved))
-    document.close()
     return {"layers": names, "message": message}
 
 

@@ -102,7 +102,9 @@ def _error_from_body(data: bytes, status: int) -> ScribbleSegError:
     if code in ERROR_CODES:
         return ScribbleSegError(code, message, http_status=status)
     advice = str(body.get("Recommend", ""))
-    return ScribbleSegError("CloudRefused", f"{message} {advice}".strip(), http_status=status)
+    if advice not in message:
+        message = f"{message} {advice}"
+    return ScribbleSegError("CloudRefused", message.strip(), http_status=status)
 
 
 def find_host() -> HostConnection | None:
