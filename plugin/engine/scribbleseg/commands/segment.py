@@ -64,8 +64,19 @@ def run(args: argparse.Namespace) -> int:
         raise ScribbleSegError(
             "InvalidParameter", f"Cannot write the output file {args.output}: {error.strerror}."
         ) from error
-    print(f"wrote {args.output}")
+    print(f"wrote {args.output} ({_engine_that_ran(args.endpoint)})")
     return 0
+
+
+def _engine_that_ran(endpoint: str | None) -> str:
+    if endpoint:
+        return "engine: the cloud endpoint"
+    from scribbleseg.engine import pipeline, prior
+
+    model = pipeline.default_prior()  # cached: the one this run used
+    if model is None:
+        return f"engine: local, weights-free (no {prior.MODEL_FILE} in {prior.models_dir()})"
+    return f"engine: local, model {prior.MODEL_FILE} on {model.provider}"
 
 
 def _options(args: argparse.Namespace) -> SegmentOptions:
