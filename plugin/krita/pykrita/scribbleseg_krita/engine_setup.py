@@ -31,6 +31,7 @@ from .scribbleseg_editor.errors import ScribbleSegError
 SETTINGS_ACTION = "scribbleseg_engine"
 SETTINGS_LABEL = "ScribbleSeg Engine..."
 PROGRESS_STEPS = 1000
+PROGRESS_WIDTH = 600  # pixels
 
 
 class InstallWorker(QThread):
@@ -133,9 +134,12 @@ class EngineSetup(QObject):
         dialog = QProgressDialog(f"Installing the {self.product} engine...", "Cancel", 0,
                                  PROGRESS_STEPS, self.window())
         dialog.setWindowTitle(f"{self.product}: installing the engine")
+        label = QLabel()
+        label.setWordWrap(True)  # long lines wrap; the dialog keeps its width
+        dialog.setLabel(label)
+        dialog.setFixedWidth(PROGRESS_WIDTH)
         dialog.setWindowModality(Qt.WindowModal)
         dialog.setMinimumDuration(0)
-        dialog.setMinimumWidth(560)
         dialog.setAutoClose(False)
         dialog.setAutoReset(False)
         dialog.canceled.connect(worker.cancel.set)
