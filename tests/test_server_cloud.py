@@ -370,10 +370,15 @@ def test_throttling_beyond_the_queue(tmp_path):
         busy.start()
         time.sleep(1.0)
         throttled = call(server, {}, GOOD_FILES, signed=False)
+        refused_next = call(server, {}, GOOD_FILES, signed=False)
         busy.join()
     assert_error(throttled, "Throttling", 429)
     assert int(throttled.headers["x-acs-retry-after"]) >= 1000  # milliseconds
     assert int(throttled.headers["Retry-After"]) >= 1  # seconds
+    # Refused clients are told to come back one after another, not all at once.
+    assert_error(refused_next, "Throttling", 429)
+    assert int(refused_next.headers["x-acs-retry-after"]) > int(
+        throttled.headers["x-acs-retry-after"])
     assert_error(first[0], "InvalidFile.Content", 400)
 
 

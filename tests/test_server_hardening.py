@@ -398,3 +398,26 @@ def test_waiting_clients_are_served_in_arrival_order(tmp_path):
         for thread in threads:
             thread.join()
     assert finished == sorted(finished), finished
+
+
+# The HTTP layer's own guards: a connection cap and an idle (slow headers) limit.
+def test_connections_beyond_the_cap_are_throttled_and_idle_ones_closed(signed_server):
+    from scribbleseg.server.httpserver import IDLE_S, MAX_CONNECTIONS
+
+    address = urlsplit(signed_server)
+    held = [socket.create_connection((address.hostname, address.port), timeout=30)
+            for _ in range(MAX_CONNECTIONS)]
+    try:
+        time.sleep(0.5)
+        answer = api_error(raw(signed_server, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"), 429,
+                           "Throttling")
+        assert answer["Message"]
+        started = time.monotonic()
+        held[0].sendall(b"GET /health HTTP/1.1\r\nHo")  # and never the rest
+        assert held[0].recv(100) == b""  # closed by the server
+        assert time.monotonic() - started < IDLE_S + 5
+    finally:
+        for connection in held:
+            connection.close()
+    time.sleep(0.5)
+    assert requests.get(signed_server + "/health", timeout=10).status_code == 200

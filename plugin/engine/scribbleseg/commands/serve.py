@@ -11,6 +11,10 @@ from pathlib import Path
 
 from scribbleseg_editor.errors import ScribbleSegError
 
+# Waiting places a worker: enough that clients which send their next request as soon as they
+# have an answer cannot keep the others (refused, coming back later) out for good.
+QUEUE_PER_WORKER = 8
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--local", action="store_true",
@@ -32,8 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     cloud.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                        help="segmentations run at once (default: CPU cores)")
     cloud.add_argument("--queue", type=int, default=None,
-                       help="requests waiting beyond the workers before Throttling "
-                            "(default 2 x workers)")
+                       help="requests waiting, in arrival order, beyond the workers before "
+                            f"Throttling (default {QUEUE_PER_WORKER} x workers)")
     cloud.add_argument("--results", type=Path,
                        help="folder of results (default: a temporary folder removed at exit)")
     cloud.add_argument("--result-minutes", type=float, default=30.0,
@@ -76,7 +80,8 @@ def _serve_cloud(args: argparse.Namespace, results: Path) -> int:
         host=args.host, port=args.port,
         keys=None if args.unsigned else load_keys(args.keys),
         allow_fetch=args.allow_fetch, public_url=args.public_url,
-        workers=args.workers, queue=2 * args.workers if args.queue is None else args.queue,
+        workers=args.workers,
+        queue=QUEUE_PER_WORKER * args.workers if args.queue is None else args.queue,
         result_ttl_s=args.result_minutes * 60, fetch_timeout_s=args.fetch_timeout,
         fetch_slots=args.fetch_slots, job_limit_s=args.job_seconds,
     )

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ipaddress
+import math
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -206,9 +207,10 @@ class CloudServer(HttpServer):
                params: dict[str, str]) -> web.Response:
         headers = {}
         if error.code == "Throttling":
-            seconds = self.workers.fifo.retry_after_s()
+            seconds = self.workers.fifo.book_retry_s()
             # The vendor's SDKs read x-acs-retry-after in milliseconds; Retry-After is seconds.
-            headers = {"x-acs-retry-after": str(seconds * 1000), "Retry-After": str(seconds)}
+            headers = {"x-acs-retry-after": str(math.ceil(seconds * 1000)),
+                       "Retry-After": str(max(1, math.ceil(seconds)))}
         return error_response(error, request_id=request_id, host_id=self.public_url,
                               as_xml=_wants_xml(params), headers=headers)
 

@@ -32,7 +32,6 @@ from scribbleseg_editor.errors import ScribbleSegError
 
 START_LIMIT_S = 300  # a worker loads the engine and its model before its first job
 STOP_S = 5
-RECENT_IMAGES = 64  # image keys a worker remembers for routing
 Job = Callable[..., Any]
 
 
@@ -41,7 +40,7 @@ class Worker:
 
     def __init__(self, cache_items: int) -> None:
         self.cache_items = cache_items
-        self.recent: deque[str] = deque(maxlen=RECENT_IMAGES)
+        self.recent: deque[str] = deque(maxlen=cache_items)  # image keys, as its cache holds
         self.cache_stats: dict[str, int] = {}
         self.process: multiprocessing.process.BaseProcess | None = None
         self.connection: Connection | None = None
@@ -137,7 +136,9 @@ class WorkerPool:
                 await loop.run_in_executor(self._threads, worker.restart)
                 raise ScribbleSegError(
                     "InternalError", "The worker process ended unexpectedly; retry.") from None
-            if image_key:
+            if image_key:  # most recent last, like the worker's LRU cache
+                if image_key in worker.recent:
+                    worker.recent.remove(image_key)
                 worker.recent.append(image_key)
             return result
 
