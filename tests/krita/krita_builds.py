@@ -61,10 +61,11 @@ class KritaBuild:
                 f"{setup} && exec {shlex.join(krita)}"], {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
 
     @contextlib.contextmanager
-    def engine(self, home: Path, config_dir: Path) -> Iterator[None]:
+    def engine(self, home: Path, config_dir: Path, outside: bool = False) -> Iterator[None]:
         """The engine host for a Krita on `home`: this machine's Krita starts the installed
-        engine itself, as for a user; for a Krita in a root, one started outside."""
-        if self.root is None:
+        engine itself, as for a user; a Krita in a root (or any, with `outside`) finds one
+        started here."""
+        if self.root is None and not outside:
             yield
             return
         from gimp import harness
