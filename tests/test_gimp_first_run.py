@@ -75,7 +75,7 @@ class Session:
                                               stroke_plane(EXAMPLES / f"astronaut_{role}.png"))
                   for role in ("positive", "negative")}
         job = {"out": str(out), "procedures": PROCEDURES, "layer_names": MANIFEST["layers"],
-               "scenarios": [{"name": label, "image": str(EXAMPLES / "astronaut.png"),
+               "scenarios": [{"name": label, "image": str(self.work / "astronaut.png"),
                               "save": False, "steps": [{"planes": planes,
                                                         "procedure": PROCEDURES["segment"],
                                                         "args": {"output": "selection"}}]}]}
@@ -117,6 +117,7 @@ def session(tmp_path_factory):
     unzip_as_a_user_does(dist / f"scribbleseg-gimp-{MANIFEST['version']}.zip",
                          work / "profile" / "plug-ins")
     shutil.copyfile(HOST_CA_BUNDLE, work / "ca.pem")
+    shutil.copyfile(EXAMPLES / "astronaut.png", work / "astronaut.png")  # GIMP's root sees work
     with serving({MODEL["package"]: CACHED_PACKAGE}) as registry:
         state = Session(work, registry)
         assert not (work / ".config" / "scribbleseg").exists(), "no engine yet"
