@@ -6,8 +6,8 @@ no waiting client is overtaken by a later one with the same needs. Jobs may say 
 them (`prefer`: a worker whose cache holds the job's image, where a stroke takes a second instead
 of preparing the image again, many seconds with the model prior). Such a job waits for an item it
 prefers, in arrival order among the jobs preferring that item; it takes another idle item only
-after waiting `2 x` the mean job time (its worker may be stuck). A job that prefers no item
-takes the first free one.
+after waiting `patience_s` (the job time limit: by then even a stuck worker has been replaced).
+A job that prefers no item takes the first free one.
 
 Each refused client is told a later time to come back than the one refused before it
 (`book_retry_s`), spaced by the pace at which places come free, so refused clients return one
@@ -41,13 +41,15 @@ class _Waiter(Generic[Item]):
 
 
 class FifoPool(Generic[Item]):
-    def __init__(self, items: list[Item], queue: int, what: str = "segmentations") -> None:
+    def __init__(self, items: list[Item], queue: int, what: str = "segmentations",
+                 patience_s: float = 0.0) -> None:
         if not items or queue < 0:
             raise ValueError("a pool needs at least one item and queue >= 0")
         self.items = list(items)
         self.size = len(items)
         self.queue = queue
         self.what = what
+        self.patience_s = patience_s
         self._idle: list[Item] = list(items)
         self._waiting: deque[_Waiter[Item]] = deque()
         self._mean_job_s = 1.0  # running estimate of one job's duration
@@ -96,7 +98,7 @@ class FifoPool(Generic[Item]):
                 raise self.throttling()
             return self._idle.pop(0)
         if not waiter.future.done():
-            asyncio.get_running_loop().call_later(2 * self._mean_job_s, self._hand_out)
+            asyncio.get_running_loop().call_later(self.patience_s, self._hand_out)
         try:
             return await waiter.future
         except asyncio.CancelledError:
@@ -108,7 +110,6 @@ class FifoPool(Generic[Item]):
 
     def _hand_out(self) -> None:
         """Match idle items with waiters, earliest waiters first."""
-        patience = 2 * self._mean_job_s
         for waiter in list(self._waiting):
             if not self._idle:
                 return
@@ -117,7 +118,7 @@ class FifoPool(Generic[Item]):
                 continue
             suited = [item for item in self._idle if waiter.suits(item)]
             waits_for_another = not suited and any(waiter.suits(item) for item in self.items)
-            if waits_for_another and time.monotonic() - waiter.since < patience:
+            if waits_for_another and time.monotonic() - waiter.since < self.patience_s:
                 continue
             chosen = (suited or self._idle)[0]
             self._idle.remove(chosen)

@@ -101,7 +101,7 @@ class WorkerPool:
     def __init__(self, count: int, queue: int, limit_s: float, cache_items: int) -> None:
         self.limit_s = limit_s
         self.workers = [Worker(cache_items) for _ in range(count)]
-        self.fifo = FifoPool(self.workers, queue)
+        self.fifo = FifoPool(self.workers, queue, patience_s=limit_s)
         self._threads = ThreadPoolExecutor(count, thread_name_prefix="scribbleseg-wait")
 
     def start(self) -> None:
