@@ -174,6 +174,7 @@ def test_one_undo_restores_the_document_after_segment_again(findings, output):
 @pytest.mark.parametrize("output", OUTPUTS)
 def test_switching_documents_mid_run_changes_nothing_elsewhere(findings, output):
     seen = scenario(findings, "binding")[output]
+    assert seen["started_on_first"] and seen["switched"]
     assert seen["switched_while_running"], "the run ended before the switch: nothing tested"
     assert seen["other_after"] == seen["other_before"]
     if seen["message"] == "":

@@ -100,9 +100,10 @@ def open_photo(layers: bool = True):
 
 
 def activate(document) -> None:
-    window = APP.activeWindow()
-    view = next(view for view in window.views() if view.document() == document)
-    window.showView(view)
+    """Bring the document's view to the front, as clicking its tab does (Window.showView alone
+    leaves the active document as it was)."""
+    view = next(view for view in APP.activeWindow().views() if view.document() == document)
+    view.setVisible()
     pump(0.2)
 
 
@@ -208,22 +209,25 @@ def scenario_binding(seen: dict) -> None:
         other = open_photo()
         paint(other, 0)
         activate(first)
+        seen[output] = {"started_on_first": APP.activeDocument() == first}
         set_output(output)
         first_before, other_before = fingerprint(first), fingerprint(other)
         messages = []
         extension().run_finished.connect(messages.append)
         APP.action(action("segment")).trigger()
         activate(other)  # the user looks at another image while the engine works
+        seen[output]["switched"] = APP.activeDocument() == other
         switched_while_running = not messages
         deadline = time.monotonic() + 300
         while not messages and time.monotonic() < deadline:
             pump(0.05)
         extension().run_finished.disconnect(messages.append)
-        seen[output] = {"message": messages[0] if messages else "timeout",
-                        "switched_while_running": switched_while_running,
-                        "first_changed": fingerprint(first) != first_before,
-                        "first_has_result": has_result(first, output),
-                        "other_before": other_before, "other_after": fingerprint(other)}
+        seen[output].update({
+            "message": messages[0] if messages else "timeout",
+            "switched_while_running": switched_while_running,
+            "first_changed": fingerprint(first) != first_before,
+            "first_has_result": has_result(first, output),
+            "other_before": other_before, "other_after": fingerprint(other)})
 
 
 def has_result(document, output: str) -> bool:
