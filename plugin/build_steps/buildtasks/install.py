@@ -20,9 +20,9 @@ from pathlib import Path
 from buildtasks import gimp_layout, krita_layout
 from buildtasks.dist import CONSTRAINTS, engine_wheel
 from buildtasks.layout import load_manifest, remove_path
-from buildtasks.models import TenthsPrinter
 from scribbleseg_editor import hostfile, installer
 from scribbleseg_editor.errors import ScribbleSegError
+from scribbleseg_editor.progress import TenthsPrinter
 
 RECEIPT = "install.json"
 # What a settings file we created holds once our entries are gone (kritarc, GIMP's shortcutsrc).

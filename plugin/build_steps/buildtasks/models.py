@@ -8,12 +8,12 @@ models/.cache; npm's `npm_config_registry` names a mirror.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from pathlib import Path
 
 from buildtasks.layout import load_manifest
 from scribbleseg_editor import models
 from scribbleseg_editor.errors import ScribbleSegError
+from scribbleseg_editor.progress import TenthsPrinter
 
 WITHOUT_MODEL = (
     "The engine keeps working without it (colour-only, weights-free). To add the model later, "
@@ -59,17 +59,3 @@ def build_all(entries: list[dict], models_dir: Path, cache_dir: Path, *,
 def say(message: str) -> None:
     print(f"build.py models: {message}", flush=True)
 
-
-class TenthsPrinter:
-    """A progress report (models.Report, installer.Report) for a terminal: each new step, and
-    a long one every 10 %."""
-
-    def __init__(self, say: Callable[[str], None]) -> None:
-        self.say = say
-        self.shown: tuple[str, int] | None = None
-
-    def __call__(self, text: str, fraction: float | None) -> None:
-        step = text.split(":")[0], -1 if fraction is None else int(fraction * 10)
-        if step != self.shown:
-            self.shown = step
-            self.say(text)

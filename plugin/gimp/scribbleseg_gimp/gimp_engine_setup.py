@@ -19,6 +19,7 @@ from gi.repository import Gimp, Gtk  # noqa: E402
 
 from scribbleseg_editor import first_run, installer  # noqa: E402
 from scribbleseg_editor.errors import ScribbleSegError  # noqa: E402
+from scribbleseg_editor.progress import TenthsPrinter  # noqa: E402
 
 TITLE = "ScribbleSeg"
 
@@ -59,10 +60,11 @@ def install(bundle: installer.Bundle, interactive: bool) -> installer.Outcome:
     progress bar."""
     cancel = threading.Event()
     state: dict = {"text": "Installing the engine", "fraction": None}
+    log = TenthsPrinter(lambda text: print(f"{TITLE}: {text}", file=sys.stderr, flush=True))
 
     def report(text: str, fraction: float | None) -> None:
         state.update(text=text, fraction=fraction)
-        print(f"{TITLE}: {text}", file=sys.stderr, flush=True)
+        log(text, fraction)
 
     def work() -> None:
         try:

@@ -27,6 +27,7 @@ from PyQt5.QtWidgets import (
 
 from .scribbleseg_editor import first_run, installer
 from .scribbleseg_editor.errors import ScribbleSegError
+from .scribbleseg_editor.progress import TenthsPrinter
 
 SETTINGS_ACTION = "scribbleseg_engine"
 SETTINGS_LABEL = "ScribbleSeg Engine..."
@@ -112,7 +113,9 @@ class EngineSetup(QObject):
         started = time.perf_counter()
         self.worker = InstallWorker(bundle, self)
         progress = None if Krita.instance().batchmode() else self._progress_dialog(self.worker)
-        self.worker.progress.connect(lambda text, done: self._show(progress, text, done))
+        log = TenthsPrinter(lambda text: print(f"{self.product}: {text}", file=sys.stderr,
+                                               flush=True))
+        self.worker.progress.connect(lambda text, done: self._show(progress, log, text, done))
 
         def finished(warnings: list) -> None:
             self._end(progress)
@@ -146,9 +149,10 @@ class EngineSetup(QObject):
         dialog.setValue(0)
         return dialog
 
-    def _show(self, progress: QProgressDialog | None, text: str, done: int) -> None:
-        if progress is None:
-            print(f"{self.product}: {text}", file=sys.stderr, flush=True)
+    def _show(self, progress: QProgressDialog | None, log: TenthsPrinter, text: str,
+              done: int) -> None:
+        if progress is None:  # batch mode: the log
+            log(text, None if done < 0 else done / PROGRESS_STEPS)
             return
         progress.setLabelText(text)
         if done >= 0:
