@@ -162,12 +162,14 @@ def main() -> int:
     results["saved_kra"] = document.saveAs(str(out / "result.kra"))
     results["saved_png"] = document.exportImage(str(out / "result.png"), InfoObject())
 
-    # Negative strokes alone refine the current mask (the engine's rule, as in GIMP).
+    # Negative strokes alone refine the current mask (the engine's rule, as in GIMP). Output
+    # to the selection: Krita 5.1's transparency-mask route is flaky when runs repeat (issue 11).
     kept = bytes(positive.pixelData(0, 0, width, height))
     positive.setPixelData(bytes(len(kept)), 0, 0, width, height)
     document.waitForDone()
-    save_last_options(RunOptions(output="layer_mask"))
+    save_last_options(RunOptions(output="selection"))
     record("negative_only", trigger(extension, actions["repeat"]))
+    app.action("deselect").trigger()
     positive.setPixelData(kept, 0, 0, width, height)
     document.waitForDone()
 
