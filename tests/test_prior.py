@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -28,8 +27,6 @@ CASE = "llama"
 def subject_prior() -> prior.SubjectPrior:
     """The model from the project's models/, built first (as a user would) when it is missing."""
     if not (ROOT / "models" / prior.MODEL_FILE).is_file():
-        if shutil.which("npm") is None:
-            pytest.skip("npm is not installed, so the model cannot be built (build.py models)")
         build = subprocess.run([sys.executable, str(ROOT / "build.py"), "models"], cwd=ROOT)
         assert build.returncode == 0, "python3 build.py models failed"
     with pytest.MonkeyPatch.context() as patch:
