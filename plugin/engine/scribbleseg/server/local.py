@@ -123,7 +123,6 @@ class LocalHost(HttpServer):
             raise ScribbleSegError("AuthFailed", "The token does not match this engine host's.")
 
     async def _segment(self, request: web.BaseRequest) -> web.Response:
-        started = time.perf_counter()
         length = content_length(request, MAX_BODY_BYTES)
         try:
             line = await request.content.readline(max_line_length=wire.MAX_HEADER_BYTES)
@@ -139,14 +138,10 @@ class LocalHost(HttpServer):
         async with self._exchange_lock:
             self._exchange.seek(0)
             await _receive_into(request, self._exchange, header.body_bytes)
-            received = time.perf_counter()
-            timings = await self.workers.run(local_job, header, self._exchange.name)
+            await self.workers.run(local_job, header, self._exchange.name)
             self._exchange.seek(header.body_bytes)
             alpha = self._exchange.read(header.width * header.height)
-        timings = {"receive": received - started, **timings,
-                   "total": time.perf_counter() - started}
-        return web.Response(body=alpha, content_type="application/octet-stream",
-                            headers={"Server-Timing": _server_timing(timings)})
+        return web.Response(body=alpha, content_type="application/octet-stream")
 
     async def _watch_for_stop(self) -> None:
         while not self.should_stop():
@@ -168,10 +163,6 @@ async def _receive_into(request: web.BaseRequest, file: BinaryIO, length: int) -
         raise ScribbleSegError(
             "InvalidParameter", f"The body did not arrive within {BODY_S:g} s.") from None
     file.flush()
-
-
-def _server_timing(seconds: dict[str, float]) -> str:
-    return ", ".join(f"{name};dur={value * 1000:.1f}" for name, value in seconds.items())
 
 
 def _version() -> str:

@@ -8,7 +8,6 @@ time-out tells a file that will not decode from a segmentation that runs long.
 from __future__ import annotations
 
 import mmap
-import time
 from collections.abc import Callable
 from typing import BinaryIO
 
@@ -31,10 +30,9 @@ def cloud_job(cache: PreparedImageCache, decoded: Callable[[], None],
 
 
 def local_job(cache: PreparedImageCache, decoded: Callable[[], None], header: Header,
-              path: str) -> dict[str, float]:
+              path: str) -> None:
     """The desktop fast path: the file at `path` holds the image and planes (wire.py); the
-    alpha is written after them. Returns seconds by stage."""
-    started = time.perf_counter()
+    alpha is written after them."""
     with open(path, "r+b") as file:
         request = _request_from_file(file, header)
         decoded()
@@ -44,7 +42,6 @@ def local_job(cache: PreparedImageCache, decoded: Callable[[], None], header: He
             alpha = segment_cached(request, cache)
         file.seek(header.body_bytes)
         file.write(memoryview(np.ascontiguousarray(alpha, np.uint8)).cast("B"))
-    return {"engine": time.perf_counter() - started}
 
 
 def _relay_to_cloud(request: SegmentRequest, endpoint: str) -> np.ndarray:
