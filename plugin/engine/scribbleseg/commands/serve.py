@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import ipaddress
 import logging
 import os
@@ -19,8 +20,9 @@ QUEUE_PER_WORKER = 8
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--local", action="store_true",
                         help="desktop mode for the editor plug-ins: 127.0.0.1, free port, token")
-    parser.add_argument("--idle-minutes", type=float, default=15.0,
-                        help="desktop mode: exit after this long without requests (default 15)")
+    parser.add_argument("--idle-minutes", type=float, default=math.inf,
+                        help="desktop mode: exit after this long without requests (the plug-ins "
+                             "pass manifest.json's idle_exit_minutes; default: never)")
     cloud = parser.add_argument_group("cloud mode (the InteractiveScribbleSegmentation API)")
     cloud.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     cloud.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any free)")
