@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import math
 import ipaddress
 import logging
+import math
 import os
 import tempfile
 from pathlib import Path
