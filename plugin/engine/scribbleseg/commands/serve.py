@@ -9,8 +9,12 @@ import math
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scribbleseg_editor.errors import ScribbleSegError
+
+if TYPE_CHECKING:
+    from scribbleseg.server.results import ResultStore
 
 # Waiting places a worker: enough that clients which send their next request as soon as they
 # have an answer cannot keep the others (refused, coming back later) out for good.
@@ -40,8 +44,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     cloud.add_argument("--queue", type=int, default=None,
                        help="requests waiting, in arrival order, beyond the workers before "
                             f"Throttling (default {QUEUE_PER_WORKER} x workers)")
-    cloud.add_argument("--results", type=Path,
-                       help="folder of results (default: a temporary folder removed at exit)")
+    cloud.add_argument("--results",
+                       help="folder of results, or s3://BUCKET/PREFIX of an S3-compatible store "
+                            "shared by several instances (default: a temporary folder removed "
+                            "at exit)")
+    cloud.add_argument("--presign", action="store_true",
+                       help="with s3://: ResultUrl is a presigned GET of the store")
+    cloud.add_argument("--s3-endpoint", help="S3-compatible endpoint URL (default: "
+                       "AWS_ENDPOINT_URL, else AWS S3)")
+    cloud.add_argument("--s3-region", help="region (default: AWS_DEFAULT_REGION)")
+    cloud.add_argument("--state", metavar="redis://HOST:PORT/DB",
+                       help="replay state (nonces) in Redis, shared by several instances "
+                            "(default: this process)")
+    cloud.add_argument("--instance-id", help="name in X-ScribbleSeg-Instance and the access "
+                       "log (default: host name and process id)")
     cloud.add_argument("--result-minutes", type=float, default=30.0,
                        help="how long a ResultUrl works (default 30)")
     cloud.add_argument("--fetch-timeout", type=float, default=10.0,
@@ -50,7 +66,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="downloads at once, apart from the workers (default 16)")
     cloud.add_argument("--job-seconds", type=float, default=60.0,
                        help="time limit to decode and segment one request (default 60)")
-    cloud.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    cloud.add_argument("--verbose", action="store_true",
+                       help="log every request to stderr (a JSON line with its RequestId)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,17 +84,38 @@ def run(args: argparse.Namespace) -> int:
     if min(args.workers, args.fetch_slots) < 1 or min(args.fetch_timeout, args.job_seconds) <= 0:
         raise ScribbleSegError("InvalidParameter", "--workers and --fetch-slots must be 1 or "
                                "more, --fetch-timeout and --job-seconds above 0.")
+    if args.presign and not (args.results or "").startswith("s3://"):
+        raise ScribbleSegError("InvalidParameter", "--presign needs --results s3://BUCKET/PREFIX.")
+    if args.state is not None and not args.state.startswith(("redis://", "rediss://")):
+        raise ScribbleSegError("InvalidParameter", "--state takes a redis:// or rediss:// URL.")
     if args.results is not None:
         return _serve_cloud(args, args.results)
     with tempfile.TemporaryDirectory(prefix="scribbleseg-results-") as folder:
-        return _serve_cloud(args, Path(folder))
+        return _serve_cloud(args, folder)
 
 
-def _serve_cloud(args: argparse.Namespace, results: Path) -> int:
-    from scribbleseg.server.auth import load_keys
-    from scribbleseg.server.cloud import CloudServer, CloudSettings
+def _result_store(args: argparse.Namespace, results: str, ttl_s: float) -> ResultStore:
     from scribbleseg.server.results import LocalDiskStore
 
+    if not results.startswith("s3://"):
+        return LocalDiskStore(Path(results), ttl_s)
+    from scribbleseg.server.s3store import S3Store
+
+    store = S3Store(results, ttl_s, presign=args.presign, endpoint_url=args.s3_endpoint,
+                    region=args.s3_region)
+    store.add_lifecycle_rule()
+    return store
+
+
+def _serve_cloud(args: argparse.Namespace, results: str) -> int:
+    from scribbleseg.server.auth import load_keys
+    from scribbleseg.server.cloud import CloudServer, CloudSettings
+
+    nonces = None
+    if args.state is not None:
+        from scribbleseg.server.redisstate import RedisNonceStore
+
+        nonces = RedisNonceStore(args.state)
     settings = CloudSettings(
         host=args.host, port=args.port,
         keys=None if args.unsigned else load_keys(args.keys),
@@ -85,12 +123,13 @@ def _serve_cloud(args: argparse.Namespace, results: Path) -> int:
         workers=args.workers,
         queue=QUEUE_PER_WORKER * args.workers if args.queue is None else args.queue,
         result_ttl_s=args.result_minutes * 60, fetch_timeout_s=args.fetch_timeout,
-        fetch_slots=args.fetch_slots, job_limit_s=args.job_seconds,
+        fetch_slots=args.fetch_slots, job_limit_s=args.job_seconds, nonces=nonces,
     )
-    server = CloudServer(settings, LocalDiskStore(results, settings.result_ttl_s))
+    if args.instance_id:
+        settings.instance_id = args.instance_id
+    server = CloudServer(settings, _result_store(args, results, settings.result_ttl_s))
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="%(message)s")
-        server.log_requests = True
     print(f"ScribbleSeg API listening on {server.url}", flush=True)
     try:
         server.serve_forever()  # until SIGTERM or Ctrl+C, then requests in flight finish

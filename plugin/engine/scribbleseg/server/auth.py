@@ -9,7 +9,7 @@ Replay guard: a timestamp more than `window_s` off, or a nonce already seen insi
 is refused. Nonces go through a `NonceStore`; the default keeps them in this process, and then a
 timestamp older than the server's start is refused too, so neither a restart nor a second
 instance with the same keys accepts a request captured before it started (a shared store,
-issue 14, lifts that rule).
+redisstate.py, lifts that rule).
 """
 
 from __future__ import annotations
@@ -56,6 +56,9 @@ class NonceStore(Protocol):
     def add(self, key: str, expires_at: float) -> bool:
         """Remember `key` until `expires_at` (time.time()); False when it is already there."""
 
+    def check(self) -> None:
+        """Raise when the store cannot be reached (readiness)."""
+
 
 class MemoryNonceStore:
     """Nonces of this process, oldest first (expiry pops from the left)."""
@@ -77,6 +80,9 @@ class MemoryNonceStore:
             self._seen.add(key)
             self._order.append((expires_at, key))
             return True
+
+    def check(self) -> None:
+        pass  # this process's memory is always there
 
 
 class Authenticator:

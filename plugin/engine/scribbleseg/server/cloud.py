@@ -4,7 +4,12 @@
     GET  /               what this server is; header `X-ScribbleSeg-Upload: direct` tells the
                          cloud client it may send files as multipart parts (no object store)
     GET  /results/NAME   an answer, for ResultUrl's lifetime (then 404)
-    GET  /health         {"status": "ok"} for load balancers
+    GET  /health, /healthz  {"status": "ok"}: the process is up
+    GET  /readyz         200 when the workers have the model loaded and the result store and the
+                         replay state are reachable, else 503 with the reasons (load balancers)
+    GET  /metrics        Prometheus metrics (observability.py)
+
+Every answer names the instance that made it in X-ScribbleSeg-Instance (--instance-id).
 
 A request costs the server in this order, each step only once the one before has passed: size
 limits (HTTP limits in httpserver.py, the body's Content-Length), the signature (a V3 one from
@@ -13,7 +18,8 @@ UNVERIFIED_BODIES slots), parsing and downloads (fetch.py, their own slots), the
 the engine in a worker process within the job time limit (workers.py). ResultUrl starts with
 --public-url, else the address the server is bound to; never with the Host header a client sent.
 
-Stateless apart from the result store (results.py) and the nonce store (auth.py).
+Stateless apart from the result store (results.py, s3store.py) and the nonce store (auth.py,
+redisstate.py): with both shared, any number of instances can stand behind one load balancer.
 """
 
 from __future__ import annotations
@@ -22,6 +28,9 @@ import asyncio
 import hashlib
 import ipaddress
 import math
+import os
+import socket
+import time
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -39,6 +48,7 @@ from scribbleseg.server.httpserver import (
     read_body,
     report_unexpected,
 )
+from scribbleseg.server.observability import Metrics, log_access
 from scribbleseg.server.results import ResultStore
 from scribbleseg.server.segmenting import cloud_job
 from scribbleseg.server.workers import WorkerPool
@@ -57,7 +67,9 @@ MAX_BODY_BYTES = sum(limit for _, limit in INPUTS.values()) + 1024 * 1024  # + f
 UNVERIFIED_BODIES = 4  # bodies read at once before their sender is known (V1 or unsigned)
 CACHE_ITEMS = 32  # prepared images the workers keep between them: many clients' images at once
 CLEAN_EVERY_S = 60.0
-ROUTES = {"/": ("GET", "HEAD", "POST"), "/health": ("GET", "HEAD")}
+ROUTES = {"/": ("GET", "HEAD", "POST")} | {path: ("GET", "HEAD") for path in
+                                          ("/health", "/healthz", "/readyz", "/metrics")}
+INSTANCE_HEADER = "X-ScribbleSeg-Instance"
 
 
 @dataclass
@@ -74,6 +86,7 @@ class CloudSettings:
     fetch_slots: int = 16
     job_limit_s: float = 60.0  # decoding and segmentation of one request
     nonces: NonceStore | None = None  # default: this process's memory (auth.py)
+    instance_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
 
 
 class CloudServer(HttpServer):
@@ -94,17 +107,19 @@ class CloudServer(HttpServer):
                                   slots=settings.fetch_slots, queue=4 * settings.fetch_slots)
         self.workers = WorkerPool(settings.workers, settings.queue, settings.job_limit_s,
                                   max(4, CACHE_ITEMS // settings.workers))
+        self.metrics = Metrics(self.workers.fifo.waiting)
         self._unverified = asyncio.Semaphore(UNVERIFIED_BODIES)
-        self._cleaner: asyncio.Task | None = None
+        self._background: list[asyncio.Future] = []
 
     async def started(self) -> None:
         self.workers.start()
         await self.fetcher.start()
-        self._cleaner = asyncio.create_task(self._clean())
+        self._background = [asyncio.create_task(self._clean()),
+                            asyncio.ensure_future(asyncio.to_thread(self.workers.wait_ready))]
 
     async def stopping(self) -> None:
-        if self._cleaner is not None:
-            self._cleaner.cancel()
+        for task in self._background:
+            task.cancel()
         await self.fetcher.close()
         await asyncio.to_thread(self.workers.stop)
 
@@ -112,7 +127,16 @@ class CloudServer(HttpServer):
         return self._error(error, new_request_id(), {})
 
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
-        request_id = new_request_id()
+        started, request_id = time.monotonic(), new_request_id()
+        response = await self._handle(request, request_id)
+        response.headers[INSTANCE_HEADER] = self.settings.instance_id
+        seconds = time.monotonic() - started
+        self.metrics.request(request.path, response.status, seconds)
+        log_access(request_id, self.settings.instance_id, request.method, request.path,
+                   response.status, seconds)
+        return response
+
+    async def _handle(self, request: web.BaseRequest, request_id: str) -> web.StreamResponse:
         params: dict[str, str] = {}  # filled in as they are read: Format chooses the answer
         try:
             params.update(forms.parse_query(request.query_string))
@@ -137,13 +161,37 @@ class CloudServer(HttpServer):
             result_url = await self._act(request, params)
             return self._answer({"RequestId": request_id, "Data": {"ResultUrl": result_url}},
                                 params)
-        if path == "/health":
+        if path in ("/health", "/healthz"):
             return answer_response({"status": "ok"})
+        if path == "/readyz":
+            return await self._readiness()
+        if path == "/metrics":
+            return self._metrics()
         if path == "/":
             return answer_response({"Service": "ScribbleSeg", "Actions": [ACTION],
                                     "Upload": DIRECT_UPLOAD}, headers={CAPABILITY_HEADER:
                                                                        DIRECT_UPLOAD})
         return await self._result(path.removeprefix("/results/"))
+
+    async def _readiness(self) -> web.Response:
+        problems = [] if self.workers.ready else ["the workers are still loading the model"]
+        for what, part in (("result store", self.store), ("replay state", self.settings.nonces)):
+            try:
+                if part is not None:
+                    await asyncio.to_thread(part.check)
+            except Exception as error:  # noqa: BLE001 (any failure means not ready)
+                problems.append(f"the {what} cannot be reached: {error}")
+        if problems:
+            return answer_response({"status": "not ready", "problems": problems}, status=503)
+        return answer_response({"status": "ready"})
+
+    def _metrics(self) -> web.Response:
+        exposition = self.metrics.exposition()
+        if exposition is None:
+            raise ScribbleSegError("InvalidParameter", "Metrics need prometheus_client: pip "
+                                   "install 'scribbleseg[scale]'.", http_status=404)
+        body, content_type = exposition
+        return web.Response(body=body, headers={"Content-Type": content_type})
 
     async def _result(self, name: str) -> web.Response:
         found = await asyncio.to_thread(self.store.get, name)
@@ -173,10 +221,13 @@ class CloudServer(HttpServer):
         _check_action(request, params)
         inputs = await self._inputs(params, files)
         image_key = hashlib.sha256(inputs["image"]).hexdigest()
+        engine_started = time.monotonic()
         data, content_type = await self.workers.run(cloud_job, inputs, params,
                                                     image_key=image_key)
+        self.metrics.engine_time(time.monotonic() - engine_started)
         name = await asyncio.to_thread(self.store.put, data, content_type)
-        return f"{self.public_url}/results/{name}"
+        link = await asyncio.to_thread(self.store.link, name)
+        return link or f"{self.public_url}/results/{name}"
 
     async def _read_form(self, request: web.BaseRequest, length: int,
                          check_hash: bool = False) -> tuple[dict[str, str], dict[str, bytes]]:

@@ -72,6 +72,10 @@ class FifoPool(Generic[Item]):
         self._idle.append(item)
         self._hand_out()
 
+    def waiting(self) -> int:
+        """Requests waiting for an item now."""
+        return sum(1 for waiter in self._waiting if not waiter.future.done())
+
     def book_retry_s(self) -> float:
         """Seconds a refused client should wait: one job's time at least, and one place's pace
         after the client refused before it."""

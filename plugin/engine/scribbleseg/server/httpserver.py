@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import signal
 import socket
 import sys
@@ -134,7 +133,6 @@ class HttpServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._stopped = threading.Event()
-        self.log_requests = False  # an access log line a request on stderr (serve --verbose)
 
     @property
     def url(self) -> str:
@@ -194,9 +192,7 @@ class _Server(web.Server):
     def __init__(self, owner: HttpServer) -> None:
         super().__init__(owner.handle, max_line_size=MAX_REQUEST_LINE_BYTES,
                          max_field_size=MAX_HEADER_BYTES, max_headers=MAX_HEADERS,
-                         keepalive_timeout=IDLE_S,
-                         access_log=logging.getLogger("aiohttp.access") if owner.log_requests
-                         else None)
+                         keepalive_timeout=IDLE_S, access_log=None)  # cloud.py logs its own
         self.owner = owner
 
     def __call__(self) -> web_protocol.RequestHandler:

@@ -3,7 +3,7 @@
 `ResultStore` is the interface the API uses (the server calls it from a thread, so an
 implementation may block); `LocalDiskStore` keeps the files in a folder, each readable by this
 user only (0600). Several instances behind one load balancer can share the folder (e.g. a network
-mount); an S3-compatible store would implement the same three methods.
+mount) or an S3-compatible bucket (s3store.py).
 """
 
 from __future__ import annotations
@@ -32,6 +32,12 @@ class ResultStore(Protocol):
     def remove_expired(self) -> int:
         """Delete what has outlived the time to live; return how many."""
 
+    def link(self, name: str) -> str | None:
+        """A URL of the store itself for the answer, or None: this server serves it."""
+
+    def check(self) -> None:
+        """Raise when the store cannot be reached (readiness)."""
+
 
 class LocalDiskStore:
     def __init__(self, folder: Path, ttl_s: float = RESULT_LIFETIME_S) -> None:
@@ -59,6 +65,13 @@ class LocalDiskStore:
             return path.read_bytes(), CONTENT_TYPES[path.suffix]
         except FileNotFoundError:
             return None
+
+    def link(self, name: str) -> str | None:
+        return None
+
+    def check(self) -> None:
+        if not os.access(self.folder, os.W_OK):
+            raise OSError(f"cannot write to {self.folder}")
 
     def remove_expired(self) -> int:
         removed = 0

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import signal
+import threading
 import time
 import traceback
 from collections import deque
@@ -45,6 +46,7 @@ class Worker:
         self.process: multiprocessing.process.BaseProcess | None = None
         self.connection: Connection | None = None
         self.ready = False
+        self._starting = threading.Lock()
 
     def start(self) -> None:
         context = multiprocessing.get_context("spawn")
@@ -59,9 +61,7 @@ class Worker:
     def run(self, job: Job, args: tuple, limit_s: float) -> Any:
         """The job's result; ScribbleSegError as the job raised it; TimeoutError("decoding" or
         "segmenting") past the limit; EOFError when the process died."""
-        if not self.ready:
-            self._receive(time.monotonic() + START_LIMIT_S)
-            self.ready = True
+        self.wait_ready()
         self.connection.send((job, args))
         deadline, phase = time.monotonic() + limit_s, "decoding"
         while True:
@@ -73,6 +73,13 @@ class Worker:
                 code, message, status = value
                 raise ScribbleSegError(code, message, http_status=status)
             phase = "segmenting"
+
+    def wait_ready(self) -> None:
+        """Wait until the process has loaded the engine and its model (once after a start)."""
+        with self._starting:
+            if not self.ready:
+                self._receive(time.monotonic() + START_LIMIT_S)
+                self.ready = True
 
     def restart(self) -> None:
         self.stop(kill=True)
@@ -112,6 +119,15 @@ class WorkerPool:
         for worker in self.workers:
             worker.stop()
         self._threads.shutdown()
+
+    def wait_ready(self) -> None:
+        """Wait until every worker has its model loaded (readiness)."""
+        for worker in self.workers:
+            worker.wait_ready()
+
+    @property
+    def ready(self) -> bool:
+        return all(worker.ready for worker in self.workers)
 
     def cache_stats(self) -> dict[str, int]:
         """The prepared-image caches of all workers, added up (as of their last job)."""
