@@ -300,6 +300,17 @@ def test_health_readiness_and_metrics(cluster):
                for entry in log)
 
 
+def test_load_test_through_nginx_reaches_both_instances(cluster, monkeypatch):
+    from scribbleseg.bench.load import run_load_test
+
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
+    numbers = run_load_test(clients=4, seconds=3, endpoint=cluster.url)
+    assert numbers["completed"] > 0 and numbers["errors"] == 0, numbers
+    assert numbers["lost"] == numbers["mixed_up"] == 0
+    assert set(numbers["answers_by_instance"]) == {"one", "two"}
+
+
 def test_stopping_one_instance_mid_run_loses_no_result(cluster):
     """Runs last: instance "two" is stopped while requests are in flight."""
     with ThreadPoolExecutor(4) as pool:

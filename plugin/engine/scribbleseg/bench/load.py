@@ -8,6 +8,11 @@ strokes as multipart files (a user's next strokes on the same image), fetches th
 ResultUrl and compares the mask with its own object: a mask that matches another client's object
 (or none) counts as mixed up, an answer whose ResultUrl does not work as lost. Throttled requests
 wait the server's x-acs-retry-after (milliseconds) and try again.
+
+With `endpoint` (`bench --load --endpoint http://HOST:PORT`) no server is started: the clients
+call the one given, e.g. a load balancer in front of several instances, signed with the AccessKey
+the cloud client finds (ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET, or cloud.json); the answers are
+counted by the instance that made them (X-ScribbleSeg-Instance).
 """
 
 from __future__ import annotations
@@ -31,10 +36,11 @@ from urllib.parse import urlsplit
 import numpy as np
 from PIL import Image
 
-from scribbleseg.cloud.credentials import Credentials
+from scribbleseg.cloud.credentials import Credentials, find_credentials
 from scribbleseg.cloud.rpc import RpcCall, build_request
 from scribbleseg.output import png_bytes
 from scribbleseg.protocol import ACTION, API_VERSION
+from scribbleseg_editor.errors import ScribbleSegError
 
 GRID = 4  # clients' objects sit in a GRID x GRID layout, so no two clients share one
 HEIGHT, WIDTH = 480, 640
@@ -43,6 +49,7 @@ WARM_UP_LIMIT_S = 600
 HTTP_LIMIT_S = 120  # one exchange, under 16 clients' load on a few cores
 DEFAULT_RETRY_AFTER_MS = 1000  # when a Throttling answer names no wait
 OWN_MASK_IOU = 0.8  # a mask this close to the client's object is its own
+INSTANCE_HEADER = "x-scribbleseg-instance"  # cloud.py's X-ScribbleSeg-Instance, as _http reads it
 
 
 @dataclass(frozen=True)
@@ -79,12 +86,15 @@ class Tally:
     lost: int = 0
     mixed_up: int = 0
     by_client: Counter = field(default_factory=Counter)  # answers each client got (starving?)
+    by_instance: Counter = field(default_factory=Counter)  # answers each server instance made
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def run_load_test(clients: int = 16, seconds: float = 60, *, workers: int | None = None,
-                  queue: int | None = None) -> dict:
+                  queue: int | None = None, endpoint: str | None = None) -> dict:
     """Numbers of one run: requests/s, p50/p99 latency, throttled, errors, lost, mixed up."""
+    if endpoint is not None:
+        return _load(urlsplit(endpoint).netloc, _endpoint_credentials(), clients, seconds)
     with tempfile.TemporaryDirectory(prefix="scribbleseg-load-") as folder:
         keys = Path(folder) / "keys.json"
         keys.write_text(json.dumps({KEY_ID: SECRET}))
@@ -95,23 +105,37 @@ def run_load_test(clients: int = 16, seconds: float = 60, *, workers: int | None
         server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         try:
             address = urlsplit(server.stdout.readline().split()[-1]).netloc
-            cases = [synthetic_case(index) for index in range(clients)]
-            # Warm-up, not timed: each client's first stroke on its image (model prior).
-            warm_up_s = _run_clients(address, cases, WARM_UP_LIMIT_S, Tally(), once=True)
-            tally = Tally()
-            elapsed = _run_clients(address, cases, seconds, tally)
+            return _load(address, Credentials(KEY_ID, SECRET), clients, seconds)
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+def _endpoint_credentials() -> Credentials:
+    credentials = find_credentials()
+    if credentials is None:
+        raise ScribbleSegError(
+            "InvalidParameter", "--endpoint needs an AccessKey of those servers: set "
+            "ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET.")
+    return credentials
+
+
+def _load(address: str, credentials: Credentials, clients: int, seconds: float) -> dict:
+    cases = [synthetic_case(index) for index in range(clients)]
+    # Warm-up, not timed: each client's first stroke on its image (model prior).
+    warm_up_s = _run_clients(address, credentials, cases, WARM_UP_LIMIT_S, Tally(), once=True)
+    tally = Tally()
+    elapsed = _run_clients(address, credentials, cases, seconds, tally)
     return _summary(tally, clients, elapsed) | {"warm_up_s": round(warm_up_s, 1)}
 
 
-def _run_clients(address: str, cases: list[SyntheticCase], seconds: float, tally: Tally,
-                 once: bool = False) -> float:
+def _run_clients(address: str, credentials: Credentials, cases: list[SyntheticCase],
+                 seconds: float, tally: Tally, once: bool = False) -> float:
     """Seconds taken by one thread a case, each until the time is up (or, with once, until it
     got an answer)."""
     deadline = time.monotonic() + seconds
-    threads = [threading.Thread(target=_client, args=(address, case, deadline, tally, once))
+    threads = [threading.Thread(target=_client,
+                                args=(address, credentials, case, deadline, tally, once))
                for case in cases]
     started = time.monotonic()
     for thread in threads:
@@ -121,25 +145,25 @@ def _run_clients(address: str, cases: list[SyntheticCase], seconds: float, tally
     return time.monotonic() - started
 
 
-def _client(address: str, case: SyntheticCase, deadline: float, tally: Tally,
-            once: bool) -> None:
+def _client(address: str, credentials: Credentials, case: SyntheticCase, deadline: float,
+            tally: Tally, once: bool) -> None:
     files = {"ImageUrl": png_bytes(case.image), "PosScribbleImageUrl": png_bytes(case.positive),
              "NegScribbleImageUrl": png_bytes(case.negative)}
     while time.monotonic() < deadline:
-        retry_after = _call(address, files, case.truth, tally, id(case))
+        retry_after = _call(address, credentials, files, case.truth, tally, id(case))
         if retry_after:
             time.sleep(min(retry_after, max(0.0, deadline - time.monotonic())))
         elif once:
             return
 
 
-def _call(address: str, files: dict[str, bytes], truth: np.ndarray, tally: Tally,
-          client: int) -> float:
+def _call(address: str, credentials: Credentials, files: dict[str, bytes], truth: np.ndarray,
+          tally: Tally, client: int) -> float:
     """One request and its ResultUrl; returns the wait asked for when throttled, else 0."""
     call = RpcCall(f"http://{address}/", ACTION, API_VERSION, files=files,
                    params={"ReturnForm": "only_alpha", "ReturnFormat": "PNG"})
     # Signed as the cloud client signs, afresh for each try (the server refuses a replay).
-    signed = build_request(call, Credentials(KEY_ID, SECRET), "v3", now=datetime.now(UTC),
+    signed = build_request(call, credentials, "v3", now=datetime.now(UTC),
                            nonce=uuid.uuid4().hex)
     started = time.monotonic()
     try:
@@ -152,6 +176,7 @@ def _call(address: str, files: dict[str, bytes], truth: np.ndarray, tally: Tally
             return float(headers.get("x-acs-retry-after", DEFAULT_RETRY_AFTER_MS)) / 1000
         if status != 200:
             raise RuntimeError(f"HTTP {status}: {answer[:200]!r}")
+        instance = headers.get(INSTANCE_HEADER, "?")
         result_url = urlsplit(json.loads(answer)["Data"]["ResultUrl"])
         status, _, png = _http(result_url.netloc, "GET", result_url.path)
     except (OSError, ValueError, KeyError, RuntimeError) as error:
@@ -167,6 +192,7 @@ def _call(address: str, files: dict[str, bytes], truth: np.ndarray, tally: Tally
         else:
             tally.latencies.append(latency)
             tally.by_client[client] += 1
+            tally.by_instance[instance] += 1
     return 0
 
 
@@ -209,4 +235,5 @@ def _summary(tally: Tally, clients: int, elapsed: float) -> dict:
         "mixed_up": tally.mixed_up,
         "fewest_answers_of_a_client": min(tally.by_client.values())
         if len(tally.by_client) == clients else 0,
+        "answers_by_instance": dict(sorted(tally.by_instance.items())),
     }

@@ -46,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="load-test the cloud API server (scribbleseg serve)")
     load.add_argument("--clients", type=int, default=16, help="concurrent clients (default 16)")
     load.add_argument("--seconds", type=float, default=60, help="test length (default 60)")
+    load.add_argument("--endpoint", metavar="URL",
+                      help="call these running servers (http://, e.g. a load balancer) instead "
+                           "of starting one; AccessKey from ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -93,7 +96,7 @@ def run_load_test(args: argparse.Namespace) -> int:
     from scribbleseg.bench.load import run_load_test as load_test
     from scribbleseg.bench.report import format_table
 
-    results = load_test(clients=args.clients, seconds=args.seconds)
+    results = load_test(clients=args.clients, seconds=args.seconds, endpoint=args.endpoint)
     rows = [
         [key, f"{value:.3f}" if isinstance(value, float) else str(value)]
         for key, value in results.items()
