@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 from . import hostfile, wire
 from .errors import ERROR_CODES, ScribbleSegError
@@ -23,6 +24,8 @@ ENGINE_RECORD = "engine.json"  # written by `build.py install`: {"python", "mode
 HEALTH_TIMEOUT_S = 2.0     # a running host answers its health check at once
 REQUEST_TIMEOUT_S = 600.0  # the longest a 4096x4096 stroke may take on a slow computer
 START_POLL_S = 0.1         # how often a starting host is looked for
+REINSTALL = "Run `python3 build.py install` in the ScribbleSeg folder, then try again."
+STARTING = "Starting the ScribbleSeg engine (the first run after a restart takes a while)..."
 # Windows: DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP, so the host outlives the editor.
 WINDOWS_DETACH_FLAGS = 0x00000008 | 0x00000200
 
@@ -42,8 +45,7 @@ def engine_launch() -> tuple[list[str], dict[str, str]]:
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise ScribbleSegError(
                 "EngineNotInstalled",
-                "The ScribbleSeg engine is not installed. Run `python3 build.py install` "
-                "in the ScribbleSeg folder, then try again.",
+                f"The ScribbleSeg engine is not installed. {REINSTALL}",
             ) from error
         if record.get("models"):
             environment.setdefault("SCRIBBLESEG_MODELS", str(record["models"]))
@@ -136,7 +138,7 @@ def start_host() -> HostConnection:
         raise ScribbleSegError(
             "EngineNotInstalled",
             f"The ScribbleSeg engine could not be started: {command[0]} ({error.strerror}). "
-            "Run `python3 build.py install` in the ScribbleSeg folder, then try again.",
+            f"{REINSTALL}",
         ) from error
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -144,13 +146,31 @@ def start_host() -> HostConnection:
         if connection is not None:
             return connection
         if process.poll() is not None and find_host() is None:
-            raise ScribbleSegError("HostFailed",
-                                   f"The engine host stopped at start; see {log_path}.")
+            raise ScribbleSegError(
+                "HostFailed", f"The ScribbleSeg engine ({command[0]}) stopped as it started"
+                f"{_last_line(log_path)}; its log is {log_path}. {REINSTALL}")
         time.sleep(START_POLL_S)
-    raise ScribbleSegError("HostFailed", f"The engine host did not start in {timeout:.0f} s; "
-                                         f"see {log_path}.")
+    raise ScribbleSegError(
+        "HostFailed", f"The ScribbleSeg engine ({command[0]}) did not start in {timeout:.0f} s; "
+        f"its log is {log_path}. Run again; if it never starts, {REINSTALL[0].lower()}"
+        f"{REINSTALL[1:]}")
 
 
-def ensure_host() -> HostConnection:
-    """The running host, or a freshly started one."""
-    return find_host() or start_host()
+def _last_line(log_path) -> str:
+    """': <the log's last line>' (what a failing interpreter said), or '' when it said nothing."""
+    try:
+        lines = log_path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return f": {lines[-1].strip()[:200]}" if lines else ""
+
+
+def ensure_host(starting: Callable[[str], None] | None = None) -> HostConnection:
+    """The running host, or a freshly started one; `starting` hears STARTING first, so the
+    editor can say so while the user waits."""
+    connection = find_host()
+    if connection is not None:
+        return connection
+    if starting is not None:
+        starting(STARTING)
+    return start_host()

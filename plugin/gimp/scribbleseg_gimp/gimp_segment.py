@@ -34,7 +34,7 @@ def ask_host(plan: RunPlan, options: settings.RunOptions) -> bytes:
 
     def work() -> None:
         try:
-            connection = host.ensure_host()
+            connection = host.ensure_host(lambda text: outcome.setdefault("starting", text))
             outcome["alpha"] = connection.segment(
                 plan.frame.width, plan.frame.height, plan.rgb, plan.planes,
                 options.segment_options(), options.engine, options.endpoint)
@@ -45,6 +45,8 @@ def ask_host(plan: RunPlan, options: settings.RunOptions) -> bytes:
     worker = threading.Thread(target=work, daemon=True)
     worker.start()
     while worker.is_alive():
+        if "starting" in outcome:  # said here: GIMP's calls belong to this thread
+            Gimp.progress_set_text(outcome.pop("starting"))
         Gimp.progress_pulse()
         worker.join(PROGRESS_PULSE_S)
     Gimp.progress_end()

@@ -43,6 +43,13 @@ def node_id(node) -> str:
     return node.uniqueId().toString()
 
 
+def cut_out_of(document, layer, product: str):
+    """The newest cut-out made from `layer` (the uppermost of that name beside it), or None."""
+    name = cut_out_name(layer.name(), product)
+    siblings = layer.parentNode().childNodes() if layer.parentNode() else []
+    return next((node for node in reversed(siblings) if node.name() == name), None)
+
+
 def transparency_mask_of(layer):
     """The layer's first transparency mask, or None."""
     return next((child for child in layer.childNodes() if child.type() == TRANSPARENCY_MASK), None)
@@ -100,7 +107,10 @@ class KritaDocument:
             selection = self.document.selection()
             return None if selection is None else self._read(selection, target.frame)
         if source == CUTOUT_ALPHA:
-            return None  # Krita adds each cut-out beside the last, not read back (issue 11)
+            cut_out = cut_out_of(self.document, self.node(target), self.product)
+            if cut_out is None:
+                return None
+            return alpha_plane(self._read(cut_out, target.frame), self.pixel_format)
         raise ValueError(f"unknown mask source {source!r}")
 
     def _describe(self, node) -> Layer:

@@ -15,7 +15,7 @@ from PyQt5.QtWidgets import QMessageBox, QProgressDialog
 
 from .dialog import ask_options
 from .document import KritaDocument, RunInputs
-from .output import OUTPUT_NEW_LAYER, write_result
+from .output import CUT_OUT_OUTPUTS, write_result
 from .scribbleseg_editor import layers
 from .scribbleseg_editor.errors import ScribbleSegError, editor_message
 from .scribbleseg_editor.manifest import check_editor_version, load_manifest
@@ -128,10 +128,11 @@ class ScribbleSegExtension(Extension):
             return
         self.run = PendingRun(document, inputs, options, started, time.perf_counter())
         cut_out_of = ((inputs.target_pixels, inputs.pixel_format)
-                      if options.output == OUTPUT_NEW_LAYER else None)
+                      if options.output in CUT_OUT_OUTPUTS else None)
         self.worker = SegmentWorker(inputs.plan, options, cut_out_of, parent=self)
         self.worker.succeeded.connect(self._write)
         self.worker.failed.connect(self._fail)
+        self.worker.starting.connect(self._starting)
         if not Krita.instance().batchmode():
             self._show_progress()
         self.worker.start()
@@ -159,6 +160,10 @@ class ScribbleSegExtension(Extension):
         self.last_timings = {"read": run.read - run.started, "engine_host": answered - run.read,
                              "write": time.perf_counter() - answered}
         self.run_finished.emit("")
+
+    def _starting(self, message: str) -> None:
+        if self.progress is not None:
+            self.progress.setLabelText(message)
 
     def _fail(self, message: str) -> None:
         self._end_run()

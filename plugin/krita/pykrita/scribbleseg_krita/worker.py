@@ -18,6 +18,7 @@ class SegmentWorker(QThread):
 
     succeeded = pyqtSignal(bytes, bytes)  # the alpha (width * height bytes), the cut-out or b""
     failed = pyqtSignal(str)              # a message for the user
+    starting = pyqtSignal(str)            # the engine host is being started: what to show
 
     def __init__(self, plan: RunPlan, options: RunOptions,
                  cut_out_of: tuple[bytes, PixelFormat] | None = None, parent=None) -> None:
@@ -28,7 +29,7 @@ class SegmentWorker(QThread):
 
     def run(self) -> None:
         try:
-            connection = host.ensure_host()
+            connection = host.ensure_host(self.starting.emit)
             alpha = connection.segment(*self.request)
             cut_out = with_alpha(*self.cut_out_of, alpha) if self.cut_out_of else b""
         except ScribbleSegError as error:
