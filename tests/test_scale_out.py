@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from test_server_cloud import GOOD_FILES
+from test_server_cloud import GOOD_FILES, api_server
 
 from scribbleseg.cloud.credentials import Credentials
 from scribbleseg.cloud.rpc import RpcCall, build_request
@@ -157,6 +157,24 @@ def test_redis_refuses_a_nonce_twice(redis_url):
     assert first.add(key, time.time() + 60)
     assert not second.add(key, time.time() + 60)
     assert 0 < first.client.ttl("scribbleseg:nonce:" + key) <= 61
+
+
+def test_an_instance_without_its_redis_is_not_ready_and_says_why(tmp_path):
+    pytest.importorskip("redis", reason="the scale extra (pip install '.[scale]') is missing")
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps({KEY_ID: SECRET}))
+    nowhere = f"redis://127.0.0.1:{_free_port()}/0"  # nothing listens there
+    with api_server(tmp_path, "--keys", str(keys), "--state", nowhere, "--workers", "1") as url:
+        assert requests.get(url + "/healthz", timeout=5).status_code == 200
+        deadline = time.monotonic() + 120
+        while "loading the model" in (ready := requests.get(url + "/readyz", timeout=10)).text:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert ready.status_code == 503
+        assert ready.json()["problems"][0].startswith("the replay state cannot be reached")
+        refused = send(signed_request(url))
+        assert refused.status_code == 500
+        assert "The replay state (Redis) cannot be reached" in refused.json()["Message"]
 
 
 # --- two instances behind nginx -----------------------------------------------------------------

@@ -109,17 +109,17 @@ class CloudServer(HttpServer):
                                   max(4, CACHE_ITEMS // settings.workers))
         self.metrics = Metrics(self.workers.fifo.waiting)
         self._unverified = asyncio.Semaphore(UNVERIFIED_BODIES)
-        self._background: list[asyncio.Future] = []
+        self._cleaner: asyncio.Task | None = None
 
     async def started(self) -> None:
         self.workers.start()
+        self.workers.warm_up()
         await self.fetcher.start()
-        self._background = [asyncio.create_task(self._clean()),
-                            asyncio.ensure_future(asyncio.to_thread(self.workers.wait_ready))]
+        self._cleaner = asyncio.create_task(self._clean())
 
     async def stopping(self) -> None:
-        for task in self._background:
-            task.cancel()
+        if self._cleaner is not None:
+            self._cleaner.cancel()
         await self.fetcher.close()
         await asyncio.to_thread(self.workers.stop)
 

@@ -16,6 +16,7 @@ that has seen the request's image lately, whose cache then holds it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import signal
 import threading
@@ -81,6 +82,11 @@ class Worker:
                 self._receive(time.monotonic() + START_LIMIT_S)
                 self.ready = True
 
+    def warm(self) -> None:
+        """`wait_ready`, leaving a failure for the next job to meet and report."""
+        with contextlib.suppress(TimeoutError, EOFError, OSError):
+            self.wait_ready()
+
     def restart(self) -> None:
         self.stop(kill=True)
         self.start()
@@ -110,6 +116,7 @@ class WorkerPool:
         self.workers = [Worker(cache_items) for _ in range(count)]
         self.fifo = FifoPool(self.workers, queue, patience_s=limit_s)
         self._threads = ThreadPoolExecutor(count, thread_name_prefix="scribbleseg-wait")
+        self._warming: set[asyncio.Future] = set()
 
     def start(self) -> None:
         for worker in self.workers:
@@ -120,10 +127,11 @@ class WorkerPool:
             worker.stop()
         self._threads.shutdown()
 
-    def wait_ready(self) -> None:
-        """Wait until every worker has its model loaded (readiness)."""
+    def warm_up(self) -> None:
+        """Have every worker load the model now rather than at its first job (readiness); from
+        the event loop, after `start`."""
         for worker in self.workers:
-            worker.wait_ready()
+            self._warm(worker)
 
     @property
     def ready(self) -> bool:
@@ -147,9 +155,11 @@ class WorkerPool:
                                                     self.limit_s)
             except TimeoutError as timeout:
                 await loop.run_in_executor(self._threads, worker.restart)
+                self._warm(worker)
                 raise _timed_out(str(timeout), self.limit_s) from None
             except (EOFError, OSError):
                 await loop.run_in_executor(self._threads, worker.restart)
+                self._warm(worker)
                 raise ScribbleSegError(
                     "InternalError", "The worker process ended unexpectedly; retry.") from None
             if image_key:  # most recent last, like the worker's LRU cache
@@ -157,6 +167,12 @@ class WorkerPool:
                     worker.recent.remove(image_key)
                 worker.recent.append(image_key)
             return result
+
+
+    def _warm(self, worker: Worker) -> None:
+        future = asyncio.get_running_loop().run_in_executor(None, worker.warm)
+        self._warming.add(future)
+        future.add_done_callback(self._warming.discard)
 
 
 def _timed_out(phase: str, limit_s: float) -> ScribbleSegError:
