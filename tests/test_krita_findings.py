@@ -5,8 +5,9 @@ refines from and replaces the previous cut-out; a moved layer is segmented in it
 a missing, broken or hanging engine says what to do; an oversized image is refused with a
 message and Krita lives on.
 
-One Krita run per version. The engine host is started outside Krita (krita_builds), so the
-installed manifest's engine start timeout can be short for the hanging-engine case.
+One Krita run per version. The engine host is started outside Krita, so the
+installed manifest's engine start timeout can be short for the hanging-engine case
+(krita_session.KritaBuild.engine).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from PIL import Image
 import scribbleseg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "krita"))
-import krita_builds  # noqa: E402
 import krita_session  # noqa: E402
 from test_krita_plugin import (  # noqa: E402
     BENCHMARKS,
@@ -105,7 +105,7 @@ def shorten_start_timeout(home: Path) -> None:
     path.write_text(json.dumps(manifest))
 
 
-@pytest.fixture(scope="module", params=krita_builds.BUILDS, ids=lambda build: build.version)
+@pytest.fixture(scope="module", params=krita_session.BUILDS, ids=lambda build: build.version)
 def findings(request, tmp_path_factory, installed):
     build = request.param
     if build.unavailable_reason():
@@ -119,8 +119,9 @@ def findings(request, tmp_path_factory, installed):
     display = krita_session.Display()
     try:
         with build.engine(home, installed.config_dir, outside=True):
-            code, log = krita_builds.run_driver(build, display, home, DRIVER,
-                                                {"SCRIBBLESEG_KRITA_CASE": str(work / "case.json")})
+            code, log = krita_session.run_driver(
+                display, home, DRIVER, {"SCRIBBLESEG_KRITA_CASE": str(work / "case.json")},
+                timeout=900, build=build)
     finally:
         display.close()
     (work / "krita.log").write_text(log)

@@ -55,11 +55,14 @@ def split_strokes(plane: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (labels >= 1) & (labels <= max(1, count // 2)), plane
 
 
-@pytest.fixture(scope="module")
-def session(tmp_path_factory, installed):
-    """Run the driver in Krita on a copy of the installed profile once; yield (results, out
-    folder, strokes by round)."""
-    work = tmp_path_factory.mktemp("krita")
+@pytest.fixture(scope="module", params=krita_session.BUILDS, ids=lambda build: build.version)
+def session(request, tmp_path_factory, installed):
+    """Run the driver in each Krita version on a copy of the installed profile once; yield
+    (results, out folder, strokes by round)."""
+    build = request.param
+    if build.unavailable_reason():
+        pytest.skip(build.unavailable_reason())
+    work = tmp_path_factory.mktemp(f"krita-{build.version}")
     out = work / "out"
     out.mkdir()
     # A copy: Krita writes autosave files beside the document it opens.
@@ -86,13 +89,15 @@ def session(tmp_path_factory, installed):
     (work / "case.json").write_text(json.dumps({
         "image": str(image), "strokes": strokes, "out": str(out), "offset": OFFSET,
         "shifted_positive": str(work / "shifted_positive.bgra")}))
-    # No SCRIBBLESEG_* settings: the plug-in finds the installed engine through engine.json.
+    # No SCRIBBLESEG_* settings: the plug-in finds the installed engine through engine.json
+    # (Krita 5.2 in its root: the one build.engine started outside).
     env = {"SCRIBBLESEG_KRITA_CASE": str(work / "case.json")}
     display = krita_session.Display()
     home = work / "home"
     try:
         krita_session.install_profile(home, installed)
-        code, log = krita_session.run_driver(display, home, DRIVER, env)
+        with build.engine(home, installed.config_dir):
+            code, log = krita_session.run_driver(display, home, DRIVER, env, build=build)
     finally:
         display.close()
         krita_session.stop_host(home)

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Build a Debian 13 (trixie) root with GIMP 3 for the plug-in tests, once per machine.
+# Build a Debian 13 (trixie) root with GIMP 3 and Krita 5.2 for the plug-in tests, once per machine.
 #
 #   sh tests/gimp/build_root.sh [ROOT]     (default /var/tmp/scribbleseg-gimp-root; needs root)
 #
@@ -10,8 +10,9 @@ set -eu
 
 ROOT="${1:-${SCRIBBLESEG_GIMP_ROOT:-/var/tmp/scribbleseg-gimp-root}}"
 MIRROR="${SCRIBBLESEG_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-# The plug-in needs gimp + python3-gi + the GIMP typelib; nothing else (no numpy in the root).
-PACKAGES="gimp python3-gi gir1.2-gimp-3.0"
+# The GIMP plug-in needs gimp + python3-gi + the GIMP typelib (no numpy in the root); Krita 5.2
+# with its Python (python3-pyqt5) runs the Krita tests beside the machine's Krita 5.1.
+PACKAGES="gimp python3-gi gir1.2-gimp-3.0 krita python3-pyqt5"
 STAMP="$ROOT/.scribbleseg-root-ready"
 
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$PACKAGES" ]; then
