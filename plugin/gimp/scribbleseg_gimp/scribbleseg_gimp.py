@@ -15,6 +15,7 @@ import gi
 gi.require_version("Gimp", "3.0")
 from gi.repository import Gimp, GLib, GObject  # noqa: E402
 from gimp_add_layers import add_scribble_layers  # noqa: E402
+from gimp_engine_setup import add_status_to, ensure_engine  # noqa: E402
 from gimp_segment import segment  # noqa: E402
 
 from scribbleseg_editor import settings  # noqa: E402
@@ -102,6 +103,8 @@ def run_segment(procedure, run_mode, image, drawables, config, data):
 
     def save_and_segment() -> None:
         settings.save_last_options(options)  # like GIMP's last values: kept even if the run fails
+        if options.engine == "local":
+            ensure_engine(MANIFEST, interactive=run_mode == Gimp.RunMode.INTERACTIVE)
         segment(image, drawables, options, MANIFEST, ADD_LAYERS_MENU)
 
     return run_and_report(procedure, save_and_segment)
@@ -109,8 +112,13 @@ def run_segment(procedure, run_mode, image, drawables, config, data):
 
 def run_repeat(procedure, run_mode, image, drawables, config, data):
     options = settings.last_options(MANIFEST)
-    return run_and_report(procedure,
-                          lambda: segment(image, drawables, options, MANIFEST, ADD_LAYERS_MENU))
+
+    def prepare_and_segment() -> None:
+        if options.engine == "local":
+            ensure_engine(MANIFEST, interactive=run_mode == Gimp.RunMode.INTERACTIVE)
+        segment(image, drawables, options, MANIFEST, ADD_LAYERS_MENU)
+
+    return run_and_report(procedure, prepare_and_segment)
 
 
 def run_add_layers(procedure, run_mode, image, drawables, config, data):
@@ -125,6 +133,7 @@ def ask_options(procedure: Gimp.Procedure, config: Gimp.ProcedureConfig) -> bool
     GimpUi.init(procedure.get_name())
     dialog = GimpUi.ProcedureDialog.new(procedure, config, ACTIONS["segment"]["label"])
     dialog.fill(None)
+    add_status_to(dialog, MANIFEST)  # the engine: status, where, Update / Remove
     accepted = dialog.run()
     dialog.destroy()
     return accepted

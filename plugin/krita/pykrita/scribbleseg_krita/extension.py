@@ -15,6 +15,7 @@ from PyQt5.QtWidgets import QMessageBox, QProgressDialog
 
 from .dialog import ask_options
 from .document import KritaDocument, RunInputs
+from .engine_setup import SETTINGS_ACTION, SETTINGS_LABEL, EngineSetup
 from .output import CUT_OUT_OUTPUTS, write_result
 from .scribbleseg_editor import layers
 from .scribbleseg_editor.errors import ScribbleSegError, editor_message
@@ -59,6 +60,7 @@ class ScribbleSegExtension(Extension):
         self.progress: QProgressDialog | None = None
         self.run: PendingRun | None = None
         self.last_timings: dict[str, float] = {}
+        self.engine_setup = EngineSetup(self.manifest, self._window, self._report, self)
 
     def setup(self) -> None:
         pass
@@ -70,6 +72,8 @@ class ScribbleSegExtension(Extension):
             spec = self.manifest["actions"][key]
             action = window.createAction(spec["krita_action"], spec["label"], MENU)
             action.triggered.connect(handler)
+        window.createAction(SETTINGS_ACTION, SETTINGS_LABEL, MENU).triggered.connect(
+            self.engine_setup.show_settings)
 
     # --- actions ---------------------------------------------------------------------------
 
@@ -117,6 +121,9 @@ class ScribbleSegExtension(Extension):
         if document is None:
             self._report("Open an image first.")
             return
+        if options.engine == "local" and not self.engine_setup.ready_or_install(
+                lambda: self.segment(options)):
+            return  # installing first (segments when done), or refused with a message
         started = time.perf_counter()
         try:
             inputs = self._read(document, options)
