@@ -27,7 +27,7 @@ def test_bench_on_two_grabcut_cases_writes_every_number(
     assert main(argv) == 0
 
     out, err = capsys.readouterr()
-    assert "prior: no model" in out
+    assert "prior: no model" in out and "scribble model: no model" in out
     assert "mIoU@5" in out and "NoS@90" in out and "peak memory at 96x96" in out
     assert "] 1/" not in err  # no progress bar when stderr is not a terminal
 
@@ -65,7 +65,8 @@ def test_bench_measures_with_and_without_the_subject_model(
             "--speed-cases", "0", "--json", str(report_file)]
     assert main(argv) == 0
     report = json.loads(report_file.read_text())
-    assert [c["name"] for c in report["configurations"]] == ["no prior", "prior"]
+    # The scribble model's files are in git, so it is measured too.
+    assert [c["name"] for c in report["configurations"]] == ["no prior", "prior", "scribble model"]
     assert report["prior"]["provider"].endswith("ExecutionProvider")
     assert f"prior: {MODEL_FILE} on {report['prior']['provider']}" in capsys.readouterr().out
 

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 import scribbleseg
-from scribbleseg.engine import default_prior, prepare
+from scribbleseg.engine import default_prior, default_scribble_model, prepare
 from scribbleseg_editor.errors import ScribbleSegError
 from scribbleseg_editor.options import NOTHING_TO_SELECT
 
@@ -140,6 +140,7 @@ def test_the_public_api_is_prepare_then_segment_with_the_installed_model() -> No
     assert iou(alpha, disc) > 0.9
     prepared = scribbleseg.prepare(image)
     assert prepared.prior_model is default_prior()
+    assert prepared.scribble_model is default_scribble_model()
     np.testing.assert_array_equal(prepared.segment(positive, postprocess="edgerefine"), alpha)
 
 

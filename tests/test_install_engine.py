@@ -6,6 +6,7 @@ noticed and repaired, no network for the model, Cancel, and no Python at all."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -189,3 +190,18 @@ def test_a_python_without_ensurepip_gets_pip_from_the_index(tmp_path):
 
     assert installer.runs(python, "import pip")
     assert not list((tmp_path / "downloads").iterdir()), "the wheel is not kept"
+
+
+def test_a_checkouts_models_kept_in_git_are_copied_with_the_built_ones(tmp_path, monkeypatch):
+    """build.py install: the scribble model's files (in git, not in the manifest) go along."""
+    monkeypatch.setenv("SCRIBBLESEG_DATA_DIR", str(tmp_path / "data"))
+    checkout = tmp_path / "models"
+    checkout.mkdir()
+    (checkout / "built.onnx").write_bytes(b"built")
+    (checkout / "kept.onnx").write_bytes(b"kept")
+    entry = {"file": "built.onnx", "size": 5, "sha256": hashlib.sha256(b"built").hexdigest()}
+    bundle = installer.Bundle(tmp_path / "engine.whl", tmp_path / "constraints.txt", [entry],
+                              local_models=checkout)
+    target = installer.install_models(bundle, lambda text, fraction: None, threading.Event())
+    assert {path.name: path.read_bytes() for path in target.iterdir()} == {
+        "built.onnx": b"built", "kept.onnx": b"kept"}

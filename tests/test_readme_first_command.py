@@ -49,11 +49,11 @@ def clone(tmp_path_factory) -> Path:
     return folder
 
 
-def test_without_network_for_the_model_it_says_so_and_cuts_out_weights_free(clone):
+def test_without_network_for_the_model_it_says_so_and_cuts_out_with_the_scribble_model(clone):
     result = run_in(clone, first_command(), UNREACHABLE)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"Could not fetch {MODEL['package']}: no connection" in result.stdout
-    assert "engine: local, weights-free" in result.stdout
+    assert "engine: local, scribble model" in result.stdout  # its files come with git
 
 
 def test_the_first_command_uses_the_model(clone):

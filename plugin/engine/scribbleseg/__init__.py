@@ -23,12 +23,13 @@ if TYPE_CHECKING:
 
 
 def prepare(image: np.ndarray) -> PreparedImage:
-    """The once-per-image part, with the installed subject model (weights-free without one);
-    call `.segment(positive, negative, mask, postprocess=..., feather=...)` on the result."""
+    """The once-per-image part, with the installed models (the subject prior, else the scribble
+    model; weights-free without either); call `.segment(positive, negative, mask,
+    postprocess=..., feather=...)` on the result."""
     # Imported here so that `import scribbleseg.request` (cloud client, CLI) stays light.
     from scribbleseg.engine import pipeline
 
-    return pipeline.prepare(image, pipeline.default_prior())
+    return pipeline.prepare(image, pipeline.default_prior(), pipeline.default_scribble_model())
 
 
 def segment(

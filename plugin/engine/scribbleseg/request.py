@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+import scribbleseg
 from scribbleseg import imageio
 from scribbleseg_editor.errors import ScribbleSegError
 from scribbleseg_editor.limits import check_size
@@ -135,11 +136,9 @@ def request_from_arrays(
 
 def run(request: SegmentRequest, prepared: PreparedImage | None = None) -> np.ndarray:
     """Segment the request: the HxW uint8 alpha. `prepared`: request.image prepared earlier
-    (a cache of prepared images); without it the image is prepared with the installed model."""
-    from scribbleseg.engine import pipeline  # heavy (scipy, maxflow, onnxruntime): on first use
-
+    (a cache of prepared images); without it the image is prepared with the installed models."""
     if prepared is None:
-        prepared = pipeline.prepare(request.image, pipeline.default_prior())
+        prepared = scribbleseg.prepare(request.image)  # heavy imports (scipy, maxflow) on first use
     elif prepared.shape != request.image.shape[:2]:
         raise ScribbleSegError(
             "InternalError", f"The prepared image is {prepared.shape}, the request's "

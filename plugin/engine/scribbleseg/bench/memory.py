@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from scribbleseg.bench.sessions import EngineSettings
-from scribbleseg.engine.prior import load_prior
+from scribbleseg.engine.prior import load_prior, models_dir
+from scribbleseg.engine.scribble_model import load_scribble_model
 
 STATUS = Path("/proc/self/status")
 
@@ -43,6 +44,7 @@ def replay(folder: Path) -> dict:
         prior_model=load_prior() if options["prior"] else None,
         postprocess=options["postprocess"],
         feather=options["feather"],
+        scribble_model=load_scribble_model(models_dir()) if options["scribble_model"] else None,
     )
     arrays = np.load(folder / "replay.npz")
     image, added_positive, added_negative = arrays["image"], arrays["positive"], arrays["negative"]

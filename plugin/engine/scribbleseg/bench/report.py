@@ -21,10 +21,10 @@ def number(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def describe_prior(prior: dict) -> str:
+def describe_prior(prior: dict, label: str = "prior") -> str:
     if prior["model"] is None:
-        return f"prior: {prior['status']}"
-    return f"prior: {prior['model']} on {prior['provider']}"
+        return f"{label}: {prior['status']}"
+    return f"{label}: {prior['model']} on {prior['provider']}"
 
 
 def quality_lines(report: dict) -> list[str]:
@@ -95,7 +95,8 @@ def format_report(report: dict) -> str:
     settings = report["settings"]
     title = (
         f"scribbleseg bench: postprocess {settings['postprocess']}, "
-        f"feather {'on' if settings['feather'] else 'off'}; {describe_prior(report['prior'])}"
+        f"feather {'on' if settings['feather'] else 'off'}; {describe_prior(report['prior'])}; "
+        f"{describe_prior(report['scribble_model'], 'scribble model')}"
     )
     return "\n".join(
         [title, "", *quality_lines(report), "", *speed_lines(report), *memory_lines(report)]

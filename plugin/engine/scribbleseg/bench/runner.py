@@ -20,7 +20,8 @@ from scribbleseg.bench.sessions import (
     timed_prepare,
 )
 from scribbleseg.bench.speed import peak_memory, upscale
-from scribbleseg.engine.prior import MODEL_FILE, SubjectPrior, load_prior
+from scribbleseg.engine.prior import MODEL_FILE, SubjectPrior, load_prior, models_dir
+from scribbleseg.engine.scribble_model import DECODER_FILE, ScribbleModel, load_scribble_model
 
 NOS_THRESHOLDS = (0.85, 0.90)
 REPORTED_INTERACTIONS = (1, 3, 5)
@@ -131,6 +132,7 @@ class BenchOptions:
     interactions: int = 5
     limit: int | None = None  # cases of each folder, spread evenly; None: all
     use_prior: bool = True  # also measure with the subject model, when one is installed
+    use_scribble_model: bool = True  # also measure with the scribble model, when installed
     postprocess: str | None = "maskrefine"
     feather: bool = True
     speed_cases: int = 3  # upscaled speed and memory on this many cases of the first folder
@@ -139,24 +141,29 @@ class BenchOptions:
 
 
 def run_benchmark(data_dir: Path, options: BenchOptions) -> dict:
-    """Every benchmark folder in data_dir without the subject model, then with it when there is
-    one; everything the bench prints and writes to JSON."""
+    """Every benchmark folder in data_dir without a model, then with the subject model and with
+    the scribble model where installed; everything the bench prints and writes to JSON."""
     datasets = find_datasets(data_dir)
     cases = {dataset: load_cases(dataset, options.limit) for dataset in datasets}
     speed_cases = cases[datasets[0]][: options.speed_cases]
     prior_model = load_prior() if options.use_prior else None
-    configurations = [("no prior", None)]
+    scribble = load_scribble_model(models_dir()) if options.use_scribble_model else None
+    configurations = [("no prior", None, None)]
     if prior_model is not None:
-        configurations.append(("prior", prior_model))
+        configurations.append(("prior", prior_model, None))
+    if scribble is not None:
+        configurations.append(("scribble model", None, scribble))
 
     upscaled_units = len(speed_cases) * len(options.sizes) + (1 if speed_cases else 0)
     progress = Progress(len(configurations) * (sum(map(len, cases.values())) + upscaled_units))
     results = []
-    for name, model in configurations:
-        settings = EngineSettings(model, postprocess=options.postprocess, feather=options.feather)
+    for name, model, scribble_model in configurations:
+        settings = EngineSettings(model, postprocess=options.postprocess, feather=options.feather,
+                                  scribble_model=scribble_model)
         result = {
             "name": name,
             "prior": model is not None,
+            "scribble_model": scribble_model is not None,
             "datasets": [
                 benchmark_dataset(cases[dataset], settings, options.interactions, progress)
                 for dataset in datasets
@@ -171,6 +178,7 @@ def run_benchmark(data_dir: Path, options: BenchOptions) -> dict:
     return {
         "settings": {"data_dir": str(data_dir), "nos_cap": NOS_CAP, **asdict(options)},
         "prior": prior_description(options.use_prior, prior_model),
+        "scribble_model": scribble_description(options.use_scribble_model, scribble),
         "configurations": results,
     }
 
@@ -181,3 +189,11 @@ def prior_description(use_prior: bool, prior_model: SubjectPrior | None) -> dict
     if prior_model is None:
         return {"model": None, "provider": None, "status": "no model"}
     return {"model": MODEL_FILE, "provider": prior_model.provider, "status": "measured"}
+
+
+def scribble_description(use_model: bool, model: ScribbleModel | None) -> dict:
+    if not use_model:
+        return {"model": None, "provider": None, "status": "not measured (--no-scribble-model)"}
+    if model is None:
+        return {"model": None, "provider": None, "status": "no model"}
+    return {"model": DECODER_FILE, "provider": model.provider, "status": "measured"}

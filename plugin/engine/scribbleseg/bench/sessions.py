@@ -11,18 +11,23 @@ from scribbleseg import engine
 from scribbleseg.bench.metrics import binarise, iou
 from scribbleseg.bench.robot import Stroke, first_strokes, next_stroke
 from scribbleseg.engine.prior import SubjectPrior
+from scribbleseg.engine.scribble_model import ScribbleModel
 
 
 @dataclass(frozen=True)
 class EngineSettings:
-    """How the bench calls the engine: the subject model (None: weights-free) and output options."""
+    """How the bench calls the engine: the subject model and the scribble model (None: without
+    it) and output options."""
 
     prior_model: SubjectPrior | None
     postprocess: str | None = "maskrefine"
     feather: bool = True
+    scribble_model: ScribbleModel | None = None
 
     def prepare(self, image: np.ndarray) -> engine.PreparedImage:
-        return engine.prepare(image, prior_model=self.prior_model)
+        return engine.prepare(
+            image, prior_model=self.prior_model, scribble_model=self.scribble_model
+        )
 
     def segment(
         self,

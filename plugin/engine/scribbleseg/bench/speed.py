@@ -48,6 +48,7 @@ def write_replay(
     )
     options = {
         "prior": settings.prior_model is not None,
+        "scribble_model": settings.scribble_model is not None,
         "postprocess": settings.postprocess,
         "feather": settings.feather,
     }

@@ -31,7 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="use this many cases of each folder, spread evenly over them")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write every number here")
     parser.add_argument("--no-prior", action="store_true",
-                        help="measure the weights-free engine only, even with a subject model")
+                        help="do not measure with the subject model, even when installed")
+    parser.add_argument("--no-scribble-model", action="store_true",
+                        help="do not measure with the scribble model, even when installed")
     parser.add_argument("--postprocess", choices=list(BENCH_POSTPROCESS), default="maskrefine",
                         help="the engine's edge refinement (default maskrefine, as for users)")
     parser.add_argument("--no-feather", action="store_true", help="no edge feathering")
@@ -75,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         interactions=args.interactions,
         limit=args.limit,
         use_prior=not args.no_prior,
+        use_scribble_model=not args.no_scribble_model,
         postprocess=BENCH_POSTPROCESS[args.postprocess],
         feather=not args.no_feather,
         speed_cases=args.speed_cases,

@@ -72,11 +72,15 @@ def _engine_that_ran(endpoint: str | None) -> str:
     if endpoint:
         return "engine: the cloud endpoint"
     from scribbleseg.engine import pipeline, prior
+    from scribbleseg.engine.scribble_model import DECODER_FILE
 
     model = pipeline.default_prior()  # cached: the one this run used
-    if model is None:
-        return f"engine: local, weights-free (no {prior.MODEL_FILE} in {prior.models_dir()})"
-    return f"engine: local, model {prior.MODEL_FILE} on {model.provider}"
+    if model is not None:
+        return f"engine: local, model {prior.MODEL_FILE} on {model.provider}"
+    scribble = pipeline.default_scribble_model()
+    if scribble is not None:
+        return f"engine: local, scribble model {DECODER_FILE} on {scribble.provider}"
+    return f"engine: local, weights-free (no models in {prior.models_dir()})"
 
 
 def _options(args: argparse.Namespace) -> SegmentOptions:

@@ -1,10 +1,13 @@
 """The engine: prepare an image once, then segment it for each set of strokes.
 
-    prepared = prepare(image, prior_model)   working-size copy, smoothness weights, model (lazy)
+    prepared = prepare(image, prior_model, scribble_model)
+        working-size copy, smoothness weights, the models' once-per-image part (lazy)
     alpha = prepared.segment(positive, negative, mask, postprocess=..., feather=...)
 
 Stages: working resolution (resolution.py) -> solve (solver.py: colour models, smoothness,
-min cut) -> full resolution edge band (refine.py) -> strokes enforced on the result.
+min cut; the model's soft term from the subject prior (prior.py) when it is installed, else from
+the scribble model (scribble_model.py)) -> full resolution edge band (refine.py) -> strokes
+enforced on the result.
 The inputs are checked by scribbleseg.request's array rules, the ones every request meets.
 """
 
@@ -17,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from scribbleseg.engine import prior, refine, resolution
+from scribbleseg.engine.scribble_model import ScribbleModel, load_scribble_model, scribble_unaries
 from scribbleseg.engine.smoothness import EdgeWeights, contrast_edge_weights
 from scribbleseg.engine.solver import Marks, solve
 from scribbleseg.request import (
@@ -40,6 +44,12 @@ def default_prior() -> prior.SubjectPrior | None:
     return prior.load_prior()
 
 
+@functools.cache
+def default_scribble_model() -> ScribbleModel | None:
+    """The installed scribble model (load_scribble_model), loaded once per process; None without."""
+    return load_scribble_model(prior.models_dir())
+
+
 @dataclass
 class PreparedImage:
     """What can be reused between interactions on one image."""
@@ -49,7 +59,9 @@ class PreparedImage:
     colours: np.ndarray  # the working image as 3 x H*W float32, what colour models read
     edges: EdgeWeights  # smoothness weights at working size
     prior_model: prior.SubjectPrior | None
+    scribble_model: ScribbleModel | None = None
     _probability: np.ndarray | None = field(default=None, repr=False)
+    _features: dict[str, np.ndarray] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -68,6 +80,15 @@ class PreparedImage:
             if self._probability is None:
                 self._probability = self.prior_model.predict(self.working)
             return self._probability
+
+    def scribble_features(self) -> dict[str, np.ndarray] | None:
+        """The scribble model's encoder features, computed on first use; None without it."""
+        if self.scribble_model is None:
+            return None
+        with self._lock:
+            if self._features is None:
+                self._features = self.scribble_model.features(self.working)
+            return self._features
 
     def segment(
         self,
@@ -99,7 +120,7 @@ class PreparedImage:
             return as_alpha(mask)
 
         marks = _working_marks(self, positive, negative, mask)
-        labels = solve(self.colours, self.edges, marks, _prior_costs(self, marks))
+        labels = solve(self.colours, self.edges, marks, _model_costs(self, marks))
         alpha = refine.full_resolution_alpha(
             self.image, labels, postprocess=postprocess, feather=feather
         )
@@ -108,9 +129,14 @@ class PreparedImage:
         return alpha
 
 
-def prepare(image: np.ndarray, prior_model: prior.SubjectPrior | None) -> PreparedImage:
+def prepare(
+    image: np.ndarray,
+    prior_model: prior.SubjectPrior | None,
+    scribble_model: ScribbleModel | None = None,
+) -> PreparedImage:
     """Per-image state for `PreparedImage.segment`. prior_model: a subject model (usually
-    default_prior()) or None for the weights-free engine."""
+    default_prior()); scribble_model: ours (usually default_scribble_model()), used only without
+    a subject model; None for both is the weights-free engine."""
     image = check_image(image)
     working = resolution.downscale_image(image, resolution.working_shape(image.shape[:2]))
     as_float = working.astype(np.float32)
@@ -120,6 +146,7 @@ def prepare(image: np.ndarray, prior_model: prior.SubjectPrior | None) -> Prepar
         colours=np.ascontiguousarray(as_float.reshape(-1, 3).T),
         edges=contrast_edge_weights(as_float),
         prior_model=prior_model,
+        scribble_model=scribble_model,
     )
 
 
@@ -152,6 +179,23 @@ def _working_marks(
         negative=negative_w & ~both,
         mask=None if mask is None else resolution.downscale_fraction(mask, shape),
     )
+
+
+def _model_costs(prepared: PreparedImage, marks: Marks) -> tuple[np.ndarray, np.ndarray] | None:
+    """The subject prior's soft term when it is installed, else the scribble model's, else None.
+
+    The prior comes first because it measured better (README, "The scribble model"): swap the
+    order once a scribble model beats it.
+    """
+    if prepared.prior_model is not None:
+        return _prior_costs(prepared, marks)
+    features = prepared.scribble_features()
+    if features is None:
+        return None
+    probability = prepared.scribble_model.probability(
+        features, marks.positive, marks.negative, marks.mask
+    )
+    return scribble_unaries(probability)
 
 
 def _prior_costs(prepared: PreparedImage, marks: Marks) -> tuple[np.ndarray, np.ndarray] | None:

@@ -78,7 +78,7 @@ def load_prior() -> SubjectPrior | None:
         return None
     started = time.perf_counter()
     try:
-        session = _session(path)
+        session = onnx_session(path)
     except Exception as error:  # ONNX Runtime raises several types of its own for a bad file
         LOG.warning("%s could not be loaded (%s): weights-free engine", path, error)
         return None
@@ -88,7 +88,9 @@ def load_prior() -> SubjectPrior | None:
     return prior
 
 
-def _session(path: Path):
+def onnx_session(path: Path):
+    """An ONNX Runtime session tuned for the engine (the scribble model's too): CUDA when
+    present, else CPU."""
     import onnxruntime  # here, so the weights-free engine never pays for the import
 
     options = onnxruntime.SessionOptions()

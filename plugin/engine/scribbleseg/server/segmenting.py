@@ -13,6 +13,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+import scribbleseg
 from scribbleseg.output import encode_result
 from scribbleseg.request import SegmentRequest, decode_request, request_from_arrays, run
 from scribbleseg.server.cache import PreparedImageCache
@@ -72,8 +73,5 @@ def _request_from_file(file: BinaryIO, header: Header) -> SegmentRequest:
 
 def segment_cached(request: SegmentRequest, cache: PreparedImageCache) -> np.ndarray:
     """run() with the request's image prepared once per cache entry."""
-    from scribbleseg.engine import pipeline  # heavy (scipy, maxflow, onnxruntime)
-
-    prepared = cache.get_or_prepare(
-        request.image, lambda image: pipeline.prepare(image, pipeline.default_prior()))
+    prepared = cache.get_or_prepare(request.image, scribbleseg.prepare)  # the installed models
     return run(request, prepared)
