@@ -191,6 +191,7 @@ def _worker_main(connection: Connection, cache_items: int) -> None:
     from scribbleseg.engine import pipeline  # heavy: in the worker, before the first job
 
     pipeline.default_prior()
+    pipeline.default_scribble_model()
     cache = PreparedImageCache(max_items=cache_items)
     connection.send(("ready", None, cache.stats()))
     while True:
