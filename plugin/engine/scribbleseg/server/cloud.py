@@ -209,7 +209,9 @@ class CloudServer(HttpServer):
         query = dict(params)
         key_id = None
         if self.authenticator is not None:
-            key_id = self.authenticator.verify_v3_headers("POST", "/", query, headers)
+            # In a thread: the nonce store may be Redis, which must not stall the event loop.
+            key_id = await asyncio.to_thread(self.authenticator.verify_v3_headers, "POST", "/",
+                                             query, headers)
         if self.authenticator is not None and key_id is None:
             async with self._unverified:  # sender unknown: bounded memory and parsing
                 fields, files = await self._read_form(request, length)
@@ -217,7 +219,7 @@ class CloudServer(HttpServer):
             fields, files = await self._read_form(request, length, check_hash=key_id is not None)
         params.update(fields)
         if self.authenticator is not None and key_id is None:
-            self.authenticator.verify_v1("POST", params)
+            await asyncio.to_thread(self.authenticator.verify_v1, "POST", params)
         _check_action(request, params)
         inputs = await self._inputs(params, files)
         image_key = hashlib.sha256(inputs["image"]).hexdigest()

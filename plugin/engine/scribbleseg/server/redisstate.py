@@ -12,7 +12,7 @@ import math
 from scribbleseg_editor.errors import ScribbleSegError
 
 KEY_PREFIX = "scribbleseg:nonce:"
-TIMEOUT_S = 2.0  # a Redis call; the replay check runs on the server's event loop
+TIMEOUT_S = 2.0  # a Redis call (the server makes it from a thread)
 
 
 class RedisNonceStore:
