@@ -1,10 +1,10 @@
 """Driver run inside Krita by screens_first_run.py: the first run as a user clicks through it,
 out of batch mode, with a screenshot of each dialog (SCRIBBLESEG_SCREENS_OUT).
 
-1. Segment from Scribbles: the run dialog (choose Selection, OK), the install offer (Yes), the
+1. Segment from Scribbles: the run dialog (choose the cut-out, OK), the install offer (Yes), the
    progress while pip works (Cancel), the message that says what Cancel left.
 2. Segment from Scribbles again: dialog, offer (Yes), the progress while the model downloads,
-   the install finishes and the selection is written.
+   the install finishes and the cut-out is written (shown alone).
 3. Tools > Scripts > ScribbleSeg Engine: the settings (status, where; Update, Remove).
 """
 
@@ -15,7 +15,14 @@ from pathlib import Path
 
 from krita import Krita
 from PyQt5.QtCore import QCoreApplication, QTimer
-from PyQt5.QtWidgets import QApplication, QComboBox, QDialog, QMessageBox, QProgressDialog
+from PyQt5.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QDialog,
+    QMessageBox,
+    QProgressDialog,
+    QPushButton,
+)
 
 OUT = Path(os.environ["SCRIBBLESEG_SCREENS_OUT"])
 TIMEOUT_S = 900
@@ -56,7 +63,7 @@ class Clicker:
         elif isinstance(widget, QDialog) and widget.windowTitle() == self.run_label:
             self.shot("krita-1-run-dialog")
             output = widget.findChildren(QComboBox)[0]
-            output.setCurrentIndex(output.findData("selection"))
+            output.setCurrentIndex(output.findData("new_layer"))
             widget.accept()
         elif isinstance(widget, QDialog) and widget.windowTitle().endswith("engine"):
             self.shot("krita-6-settings")
@@ -75,7 +82,7 @@ class Clicker:
         if label.startswith("pip:") and self.cancel_install:
             self.shot("krita-3-progress-pip")
             self.cancel_install = False
-            progress.cancel()
+            progress.findChild(QPushButton).click()  # as the user does: emits canceled
         elif label.startswith("Downloading"):
             self.shot("krita-5-progress-model")
 
@@ -119,8 +126,11 @@ def main() -> int:
     results["second"] = trigger(extension, actions["segment"])
     results["second_seconds"] = time.monotonic() - started
     results["install_seconds"] = extension.engine_setup.last_install_seconds
+    for node in document.topLevelNodes():  # the cut-out alone
+        node.setVisible(node.name().endswith("cut-out)"))
+    document.refreshProjection()
     pump(1.0)
-    QApplication.primaryScreen().grabWindow(0).save(str(OUT / "krita-7-selection.png"))
+    QApplication.primaryScreen().grabWindow(0).save(str(OUT / "krita-7-cut-out.png"))
     app.action(SETTINGS_ACTION).trigger()
     pump(0.5)
     results["shots"] = clicker.shots
