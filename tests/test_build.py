@@ -65,6 +65,13 @@ def test_each_archive_carries_the_engine_it_installs(dist: Path, editor: str) ->
     with zipfile.ZipFile(dist / f"scribbleseg-{editor}-{VERSION}.zip") as archive:
         assert archive.read(bundle + wheel.name) == wheel.read_bytes()
         assert archive.read(bundle + "engine-constraints.txt") == constraints.read_bytes()
+        names = archive.namelist()
+    built = {entry["file"] for entry in MANIFEST["models"]}
+    kept = {path.name for path in (ROOT / "models").glob("*.onnx")} - built
+    assert {name.rsplit("/", 1)[-1] for name in names
+            if name.startswith(bundle + "models/") and not name.endswith("/")} == kept, \
+        "the models kept in git ship"
+    assert not any(name.rsplit("/", 1)[-1] in built for name in names), "fetched, not shipped"
 
 
 @pytest.mark.skipif(not KRITA_IMPORTER.is_file(), reason="Krita's importer is not installed")

@@ -137,7 +137,7 @@ def test_without_network_the_engine_installs_weights_free(installation, monkeypa
     outcome = installation.install()
 
     [warning] = outcome.warnings
-    assert f"Could not fetch {FAKE_SPEC}" in warning and "weights-free" in warning
+    assert f"Could not fetch {FAKE_SPEC}" in warning and "without the subject model" in warning
     assert outcome.record["models"] == ""
     assert installer.check(installation.bundle.models) == [], "weights-free is a working engine"
     monkeypatch.setenv("npm_config_registry", installation.registry.url)

@@ -73,7 +73,7 @@ def test_status_names_the_state_and_the_place():
     installer.write_record({"python": sys.executable, "models": "", "version": "0.1.0"})
     lines = first_run.status(MANIFEST)
     assert lines[1] == f"Where: {Path(sys.executable).parent.parent}"
-    assert lines[2].startswith("Model: none, the engine runs weights-free")
+    assert lines[2].startswith("Model: isnet-medium.onnx missing, the engine runs without it")
 
 
 def test_a_named_interpreter_needs_no_install(monkeypatch):

@@ -30,8 +30,8 @@ def run(args: argparse.Namespace, root: Path) -> int:
                          root / "models" / ".cache")
     except ScribbleSegError as error:
         models.say(error.message)
-        models.say("Running weights-free (colour only) until `python3 build.py models` "
-                   "can fetch it.")
+        models.say("The engine runs without the subject model until `python3 build.py "
+                   "models` can fetch it.")
     return 0
 
 

