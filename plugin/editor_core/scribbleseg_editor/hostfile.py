@@ -79,3 +79,11 @@ def read_runtime() -> dict | None:
     if not isinstance(data, dict) or not {"port", "token", "pid"} <= data.keys():
         return None
     return data
+
+
+def write_json(path: Path, data: object) -> None:
+    """Write `data` to `path` as JSON, replaced atomically: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    os.replace(temporary, path)

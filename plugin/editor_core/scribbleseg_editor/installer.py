@@ -340,11 +340,7 @@ def copy_kept_models(folder: Path, target: Path, built: set[str], report: Report
 
 
 def write_record(record: dict) -> None:
-    path = record_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(record, indent=2), encoding="utf-8")
-    os.replace(temporary, path)
+    hostfile.write_json(record_path(), record)
 
 
 # ---- remove ----

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from pathlib import Path
 
 from . import hostfile
@@ -70,7 +69,7 @@ def last_options(manifest: dict) -> RunOptions:
 def save_last_options(options: RunOptions) -> None:
     settings = load_settings()
     settings["last_run"] = dataclasses.asdict(options)
-    _write_settings(settings)
+    hostfile.write_json(settings_path(), settings)
 
 
 def scribble_layer_names(manifest: dict) -> dict[str, list[str]]:
@@ -97,10 +96,3 @@ def _valid_options(values: dict, fallback: RunOptions) -> RunOptions:
               if field in values and valid(values[field])}
     return dataclasses.replace(fallback, **chosen)
 
-
-def _write_settings(settings: dict) -> None:
-    path = settings_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(settings, indent=2), encoding="utf-8")
-    os.replace(temporary, path)
