@@ -61,6 +61,7 @@ def new_procedure(plug_in: Gimp.PlugIn, action: dict, run, blurb: str) -> Gimp.P
 def segment_procedure(plug_in: Gimp.PlugIn) -> Gimp.Procedure:
     procedure = new_procedure(plug_in, ACTIONS["segment"], run_segment,
                               "Select the object marked by the Positive and Negative layers")
+    procedure.set_menu_label(f"{ACTIONS['segment']['label']}...")  # it opens a dialog
     defaults = settings.default_options(MANIFEST)
     flags = GObject.ParamFlags.READWRITE
     procedure.add_choice_argument("output", "_Output", "Where the result goes",
@@ -133,6 +134,9 @@ def ask_options(procedure: Gimp.Procedure, config: Gimp.ProcedureConfig) -> bool
     GimpUi.init(procedure.get_name())
     dialog = GimpUi.ProcedureDialog.new(procedure, config, ACTIONS["segment"]["label"])
     dialog.fill(None)
+    cloud = Gimp.ValueArray.new(1)
+    cloud.append(GObject.Value(GObject.TYPE_STRING, "cloud"))
+    dialog.set_sensitive_if_in("endpoint", None, "engine", cloud, True)  # Cloud engine only
     add_status_to(dialog, MANIFEST)  # the engine: status, where, Update / Remove
     accepted = dialog.run()
     dialog.destroy()
