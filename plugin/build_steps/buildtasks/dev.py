@@ -7,13 +7,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import subprocess
-import sys
 import venv
 from pathlib import Path
 
 from buildtasks import models
 from buildtasks.layout import load_manifest
 from scribbleseg_editor.errors import ScribbleSegError
+from scribbleseg_editor.installer import venv_python
 
 
 def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace, root: Path) -> int:
 def environment_ready(root: Path, force: bool) -> bool:
     """.venv with the engine and test tools, reinstalled when pyproject.toml changed."""
     env_dir = root / ".venv"
-    python = env_dir / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+    python = venv_python(env_dir)
     stamp = env_dir / ".scribbleseg-dev-stamp"
     wanted = hashlib.sha256((root / "pyproject.toml").read_bytes()).hexdigest()
     if not force and stamp.is_file() and stamp.read_text() == wanted:
