@@ -11,8 +11,9 @@ set -eu
 ROOT="${1:-${SCRIBBLESEG_GIMP_ROOT:-/var/tmp/scribbleseg-gimp-root}}"
 MIRROR="${SCRIBBLESEG_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 # The GIMP plug-in needs gimp + python3-gi + the GIMP typelib (no numpy in the root); Krita 5.2
-# with its Python (python3-pyqt5) runs the Krita tests beside the machine's Krita 5.1.
-PACKAGES="gimp python3-gi gir1.2-gimp-3.0 krita python3-pyqt5"
+# with its Python (python3-pyqt5) runs the Krita tests beside the machine's Krita 5.1;
+# dbus-daemon gives GIMP's window a private session bus (dbus-run-session).
+PACKAGES="gimp python3-gi gir1.2-gimp-3.0 krita python3-pyqt5 dbus-daemon"
 STAMP="$ROOT/.scribbleseg-root-ready"
 
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$PACKAGES" ]; then

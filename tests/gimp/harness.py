@@ -93,8 +93,11 @@ def run_gimp(work: Path, env: dict[str, str], display: str | None = None,
                  "GIMP3_DIRECTORY": str(work / "profile"), "PYTHONUNBUFFERED": "1", **env}
     if display:
         inner_env["DISPLAY"] = display
+    # GIMP's window wants a session bus; without one GLib tries to autolaunch dbus-launch,
+    # which the root lacks, and the run fails now and then: give it a private bus.
+    session_bus = ["dbus-run-session", "--"] if display else []
     gimp = ["chroot", str(GIMP_ROOT), "/usr/bin/env", "-i",
-            *(f"{key}={value}" for key, value in inner_env.items()),
+            *(f"{key}={value}" for key, value in inner_env.items()), *session_bus,
             "gimp-3.0" if display else "gimp-console-3.0", "-i" if not display else "-s",
             "--batch-interpreter=python-fu-eval", "-b", f'exec(open("{script}").read())',
             "--quit"]
