@@ -25,6 +25,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import numpy as np
 import pytest
 import requests
+import urllib3
 from PIL import Image
 
 from scribbleseg import signing
@@ -43,14 +44,9 @@ GOOD_FILES = {"ImageUrl": png_bytes(CASE.image),
 
 def multipart_body(fields: dict[str, str], files: dict[str, bytes]) -> tuple[bytes, str]:
     """(body, Content-Type) of a multipart/form-data form with text fields and file parts."""
-    boundary = uuid.uuid4().hex
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
-             .encode() for name, value in fields.items()]
-    parts += [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
-              f'filename="{name}.png"\r\nContent-Type: image/png\r\n\r\n'.encode() + data
-              + b"\r\n" for name, data in files.items()]
-    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-    return body, f"multipart/form-data; boundary={boundary}"
+    return urllib3.encode_multipart_formdata(
+        [*fields.items(), *((name, (f"{name}.png", data, "image/png"))
+                            for name, data in files.items())])
 
 
 def v3_headers(body: bytes, content_type: str, host: str, key_id: str, secret: str, *,
@@ -154,7 +150,7 @@ def call(server: str, fields: dict[str, str], files: dict[str, bytes] | None = N
          **signature_options) -> requests.Response:
     """POST / with the fields (and files as multipart parts), V3-signed unless signed=False."""
     if not signed:  # V3 names the action in a header; unsigned calls name it as a parameter
-        fields = {"Action": "InteractiveScribbleSegmentation", **fields}
+        fields = {"Action": ACTION, **fields}
     if files:
         body, content_type = multipart_body(fields, files)
     else:
@@ -168,7 +164,7 @@ def call(server: str, fields: dict[str, str], files: dict[str, bytes] | None = N
 
 
 def call_v1(server: str, fields: dict[str, str], files: dict[str, bytes]) -> requests.Response:
-    params = {"Action": "InteractiveScribbleSegmentation", "Version": "2024-01-11",
+    params = {"Action": ACTION, "Version": API_VERSION,
               "AccessKeyId": KEY_ID, "SignatureMethod": "HMAC-SHA1", "SignatureVersion": "1.0",
               "SignatureNonce": os.urandom(8).hex(),
               "Timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), **fields}

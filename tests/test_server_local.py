@@ -115,7 +115,7 @@ def test_requests_naming_another_host_are_refused(running):
 def test_bad_options_come_back_with_their_code(running):
     header = json.dumps({"width": 320, "height": 240, "planes": [], "postprocess": "blur"})
     with pytest.raises(ScribbleSegError) as refused:
-        running._request("POST", "/local/v1/segment", header.encode() + b"\n"
+        running._request("POST", wire.SEGMENT_PATH, header.encode() + b"\n"
                          + CASE.image.tobytes())
     assert refused.value.code == "InvalidParameter"
     assert "postprocess" in refused.value.message

@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from scribbleseg.protocol import RESULT_LIFETIME_S
 from scribbleseg_editor.errors import ScribbleSegError
 
 if TYPE_CHECKING:
@@ -58,8 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             "(default: this process)")
     cloud.add_argument("--instance-id", help="name in X-ScribbleSeg-Instance and the access "
                        "log (default: host name and process id)")
-    cloud.add_argument("--result-minutes", type=float, default=30.0,
-                       help="how long a ResultUrl works (default 30)")
+    cloud.add_argument("--result-minutes", type=float,
+                       default=RESULT_LIFETIME_S / 60,
+                       help=f"how long a ResultUrl works (default {RESULT_LIFETIME_S / 60:g})")
     cloud.add_argument("--fetch-timeout", type=float, default=10.0,
                        help="seconds to download one input URL, all of it (default 10)")
     cloud.add_argument("--fetch-slots", type=int, default=16,

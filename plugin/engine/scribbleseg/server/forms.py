@@ -118,8 +118,8 @@ class _Parts:
 
 def _parse_multipart(boundary: bytes, body: bytes) -> tuple[dict[str, str], dict[str, bytes]]:
     if not (0 < len(boundary) <= MAX_BOUNDARY and boundary.isascii()):
-        raise _bad_form("multipart/form-data needs a boundary parameter of 1 to 70 ASCII "
-                        "characters.")
+        raise _bad_form(f"multipart/form-data needs a boundary parameter of 1 to {MAX_BOUNDARY} "
+                        "ASCII characters.")
     parts = _Parts()
     parser = MultipartParser(boundary, parts.callbacks())
     try:

@@ -19,7 +19,12 @@ from scribbleseg.protocol import RESULT_LIFETIME_S
 
 EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg"}
 CONTENT_TYPES = {extension: kind for kind, extension in EXTENSIONS.items()}
-NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}\.(png|jpg)")  # token_urlsafe(32) + extension
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}\.(png|jpg)")  # new_name's names
+
+
+def new_name(content_type: str) -> str:
+    """An unguessable name for an answer of this type: token_urlsafe(32) + extension."""
+    return secrets.token_urlsafe(32) + EXTENSIONS[content_type]
 
 
 class ResultStore(Protocol):
@@ -46,7 +51,7 @@ class LocalDiskStore:
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     def put(self, data: bytes, content_type: str) -> str:
-        name = secrets.token_urlsafe(32) + EXTENSIONS[content_type]
+        name = new_name(content_type)
         temporary = self.folder / f".{name}.tmp"
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "wb") as file:

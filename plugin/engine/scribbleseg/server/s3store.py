@@ -15,19 +15,14 @@ threads.
 from __future__ import annotations
 
 import contextlib
-import secrets
 import time
 from urllib.parse import urlsplit
 
 from scribbleseg.protocol import RESULT_LIFETIME_S
-from scribbleseg.server.results import CONTENT_TYPES, EXTENSIONS, NAME_PATTERN
+from scribbleseg.server.results import CONTENT_TYPES, NAME_PATTERN, new_name
 from scribbleseg_editor.errors import ScribbleSegError
 
 LIFECYCLE_RULE_ID = "scribbleseg-results"
-
-
-def is_s3_url(text: str) -> bool:
-    return text.startswith("s3://")
 
 
 class S3Store:
@@ -53,7 +48,7 @@ class S3Store:
                           retries={"max_attempts": 3}))
 
     def put(self, data: bytes, content_type: str) -> str:
-        name = secrets.token_urlsafe(32) + EXTENSIONS[content_type]
+        name = new_name(content_type)
         self.client.put_object(Bucket=self.bucket, Key=self.prefix + name, Body=data,
                                ContentType=content_type)
         return name

@@ -168,7 +168,6 @@ class WorkerPool:
                 worker.recent.append(image_key)
             return result
 
-
     def _warm(self, worker: Worker) -> None:
         future = asyncio.get_running_loop().run_in_executor(None, worker.warm)
         self._warming.add(future)
