@@ -76,10 +76,8 @@ def add_engine_bundle(plugin_folder: Path, wheel: Path, root: Path) -> None:
     shutil.copyfile(wheel, bundle / wheel.name)
     shutil.copyfile(CONSTRAINTS, bundle / installer.CONSTRAINTS_NAME)
     built = {entry["file"] for entry in load_manifest(root)["models"]}
-    for model in sorted((root / "models").glob("*.onnx")):
-        if model.name not in built:
-            (bundle / installer.KEPT_MODELS).mkdir(exist_ok=True)
-            shutil.copyfile(model, bundle / installer.KEPT_MODELS / model.name)
+    installer.copy_kept_models(root / "models", bundle / installer.KEPT_MODELS, built,
+                               lambda text, fraction: None)
 
 
 def write_zip(folder: Path, archive: Path) -> Path:

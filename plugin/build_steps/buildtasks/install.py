@@ -211,8 +211,7 @@ def load_receipt() -> dict:
 
 
 def save_receipt(receipt: dict) -> None:
-    receipt_path().parent.mkdir(parents=True, exist_ok=True)
-    receipt_path().write_text(json.dumps(receipt, indent=2))
+    hostfile.write_json(receipt_path(), receipt)
 
 
 def uninstall(root: Path) -> None:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
 
-MANIFEST_NAME = "manifest.json"
+from scribbleseg_editor import manifest
+
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 
 def load_manifest(root: Path) -> dict:
-    return json.loads((root / MANIFEST_NAME).read_text(encoding="utf-8"))
+    """The source tree's manifest.json."""
+    return manifest.load_manifest(root / manifest.MANIFEST_NAME)
 
 
 def copy_folder(source: Path, target: Path) -> None:

@@ -66,6 +66,10 @@ class ScribbleSegError(Exception):
 # the request, so the user gets this advice instead.
 API_CALLER_CODES = {"InvalidParameter", "ClientError.IllegalArgument", "IllegalUrlParameter",
                     "InvalidAction.NotFound"}
+# How a user installs the plug-in and its engine again: the advice of every message about an
+# engine that is missing or does not start (host.py, first_run.py).
+REINSTALL = ("Install the plug-in from its zip, or run `python3 build.py install` in the "
+             "ScribbleSeg folder, then try again.")
 EDITOR_ADVICE = "Update ScribbleSeg (build.py install); if it persists, report this message."
 
 

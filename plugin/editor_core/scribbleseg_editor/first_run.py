@@ -12,9 +12,10 @@ import os
 from pathlib import Path
 
 from . import host, installer, models
-from .errors import ScribbleSegError
+from .errors import REINSTALL, ScribbleSegError
 
 AUTO_INSTALL = "SCRIBBLESEG_AUTO_INSTALL"
+DECLINED = "The engine was not installed, so nothing was segmented."  # the offer answered No
 PLUGIN_FOLDER = Path(__file__).parent.parent  # the folder the editor loaded the plug-in from
 
 
@@ -35,9 +36,7 @@ def plugin_bundle(manifest: dict) -> installer.Bundle:
     bundle = installer.bundled(PLUGIN_FOLDER, manifest)
     if bundle is None:
         raise ScribbleSegError("EngineNotInstalled", "The ScribbleSeg engine is not installed "
-                               "and this copy of the plug-in carries none. Install the plug-in "
-                               "from its zip, or run `python3 build.py install` in the "
-                               "ScribbleSeg folder, then try again.")
+                               f"and this copy of the plug-in carries none. {REINSTALL}")
     return bundle
 
 

@@ -15,41 +15,37 @@ import sys
 import time
 from collections.abc import Callable
 
-from . import hostfile, wire
-from .errors import ERROR_CODES, ScribbleSegError
+from . import hostfile, installer, wire
+from .errors import ERROR_CODES, REINSTALL, ScribbleSegError
 from .manifest import load_manifest
 from .options import SegmentOptions
 
-ENGINE_RECORD = "engine.json"  # written by `build.py install`: {"python", "models"}
 HEALTH_TIMEOUT_S = 2.0     # a running host answers its health check at once
 REQUEST_TIMEOUT_S = 600.0  # the longest a 4096x4096 stroke may take on a slow computer
 START_POLL_S = 0.1         # how often a starting host is looked for
-REINSTALL = "Run `python3 build.py install` in the ScribbleSeg folder, then try again."
 STARTING = "Starting the ScribbleSeg engine (the first run after a restart takes a while)..."
 # Windows: DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP, so the host outlives the editor.
 WINDOWS_DETACH_FLAGS = 0x00000008 | 0x00000200
 
 
-def engine_launch() -> tuple[list[str], dict[str, str]]:
-    """The command and environment that start the engine host.
+def engine_launch(engine: dict | None = None) -> tuple[list[str], dict[str, str]]:
+    """The command and environment that start the engine host; `engine` is manifest.json's
+    "engine" (read here when not given).
 
-    SCRIBBLESEG_PYTHON names the engine's interpreter directly; otherwise `build.py install`
+    SCRIBBLESEG_PYTHON names the engine's interpreter directly; otherwise the installer
     recorded it (and the models folder) in the config folder.
     """
     environment = dict(os.environ)
     python = os.environ.get("SCRIBBLESEG_PYTHON")
     if not python:
-        try:
-            record = json.loads((hostfile.config_dir() / ENGINE_RECORD).read_text())
-            python = str(record["python"])
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise ScribbleSegError(
-                "EngineNotInstalled",
-                f"The ScribbleSeg engine is not installed. {REINSTALL}",
-            ) from error
+        record = installer.read_record()
+        if record is None:
+            raise ScribbleSegError("EngineNotInstalled",
+                                   f"The ScribbleSeg engine is not installed. {REINSTALL}")
+        python = str(record["python"])
         if record.get("models"):
             environment.setdefault("SCRIBBLESEG_MODELS", str(record["models"]))
-    idle_minutes = load_manifest()["engine"]["idle_exit_minutes"]
+    idle_minutes = (engine or load_manifest()["engine"])["idle_exit_minutes"]
     return ([python, "-m", "scribbleseg", "serve", "--local", "--idle-minutes",
              str(idle_minutes)], environment)
 
@@ -124,10 +120,11 @@ def find_host() -> HostConnection | None:
 
 def start_host() -> HostConnection:
     """Start `scribbleseg serve --local` detached and wait until it answers."""
-    timeout = load_manifest()["engine"]["start_timeout_seconds"]
+    engine = load_manifest()["engine"]
+    timeout = engine["start_timeout_seconds"]
     log_path = hostfile.runtime_dir() / "host.log"
     log_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    command, environment = engine_launch()
+    command, environment = engine_launch(engine)
     detach = ({"creationflags": WINDOWS_DETACH_FLAGS} if sys.platform == "win32"
               else {"start_new_session": True})
     try:

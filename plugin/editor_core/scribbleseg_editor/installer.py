@@ -29,8 +29,8 @@ from pathlib import Path
 
 from . import hostfile, models, pip_bootstrap
 from .errors import ScribbleSegError
-from .host import ENGINE_RECORD
 
+RECORD_NAME = "engine.json"  # in the config folder: what host.engine_launch starts
 MIN_PYTHON = (3, 11)
 PYTHON_NAMES = ("python3.13", "python3.12", "python3.11", "python3", "python")
 # What the engine host needs at start; a damaged environment fails here (about 1 s).
@@ -111,7 +111,7 @@ def downloads_dir() -> Path:
 
 
 def record_path() -> Path:
-    return hostfile.config_dir() / ENGINE_RECORD
+    return hostfile.config_dir() / RECORD_NAME
 
 
 def venv_python(environment: Path) -> Path:
@@ -165,8 +165,9 @@ def install(bundle: Bundle, report: Report, cancel: threading.Event | None = Non
     """Create or repair the engine environment, build the models, write the record."""
     cancel = cancel or threading.Event()
     environment = engine_dir()
-    if not installed_from(bundle):
-        make_environment(find_python(), environment, report, afresh=environment_broken())
+    current, broken = recorded_environment(bundle)
+    if not current:
+        make_environment(find_python(), environment, report, afresh=broken)
         pip_install(venv_python(environment), bundle, report, cancel)
     start = sum(STEP_SHARES[:2])
     warnings = []
@@ -223,18 +224,16 @@ def no_python_advice() -> str:
     return f"ScribbleSeg sets up its engine with {wanted}, and none was found. {how}"
 
 
-def installed_from(bundle: Bundle) -> bool:
-    """Whether the recorded environment works and holds exactly this bundle (nothing to do)."""
+def recorded_environment(bundle: Bundle) -> tuple[bool, bool]:
+    """(current, broken) of the environment the record names, from one import check: current
+    when it works and holds exactly this bundle (nothing to do); broken when it no longer
+    starts the engine (pip cannot mend a package whose files are gone but whose metadata is
+    there: such a one is made afresh)."""
     record = read_record()
-    return (record is not None and record.get("bundle_sha256") == bundle.fingerprint()
-            and runs(Path(record["python"]), IMPORT_CHECK))
-
-
-def environment_broken() -> bool:
-    """Whether the environment the record names no longer starts the engine (pip cannot mend
-    a package whose files are gone but whose metadata is there: such a one is made afresh)."""
-    record = read_record()
-    return record is not None and not runs(Path(record["python"]), IMPORT_CHECK)
+    if record is None:
+        return False, False
+    works = runs(Path(record["python"]), IMPORT_CHECK)
+    return works and record.get("bundle_sha256") == bundle.fingerprint(), not works
 
 
 def make_environment(python: Path, environment: Path, report: Report, *,

@@ -37,8 +37,7 @@ def ensure_engine(manifest: dict, interactive: bool) -> None:
                                    "from Scribbles from the menu to install it, or set "
                                    f"{first_run.AUTO_INSTALL}=1.")
         if not ask(question):
-            raise ScribbleSegError("EngineNotInstalled",
-                                   "The engine was not installed, so nothing was segmented.")
+            raise ScribbleSegError("EngineNotInstalled", first_run.DECLINED)
     outcome = install(first_run.plugin_bundle(manifest), interactive)
     for warning in outcome.warnings:
         Gimp.message(warning)

@@ -98,7 +98,7 @@ class EngineSetup(QObject):
                                           question, QMessageBox.Yes | QMessageBox.No,
                                           QMessageBox.Yes)
             if answer != QMessageBox.Yes:
-                self.report("The engine was not installed, so nothing was segmented.")
+                self.report(first_run.DECLINED)
                 return False
         self.install(then)
         return False

@@ -17,6 +17,8 @@ from functools import cache
 from .scribbleseg_editor import planes
 from .scribbleseg_editor.errors import ScribbleSegError
 
+SAMPLE_SIZES = {"U8": 1, "U16": 2, "F16": 2, "F32": 4}  # bytes per channel of each colorDepth
+
 
 @dataclass(frozen=True)
 class PixelFormat:
@@ -27,18 +29,17 @@ class PixelFormat:
 
     @property
     def sample_size(self) -> int:
-        return {"U8": 1, "U16": 2, "F16": 2, "F32": 4}[self.depth]
+        return SAMPLE_SIZES[self.depth]
 
 
 def pixel_format(colour_model: str, colour_depth: str) -> PixelFormat:
     """The byte layout of one pixel for Krita's colorModel() and colorDepth() names."""
-    sizes = {"U8": 1, "U16": 2, "F16": 2, "F32": 4}
-    if colour_depth not in sizes or colour_model not in ("RGBA", "GRAYA"):
+    if colour_depth not in SAMPLE_SIZES or colour_model not in ("RGBA", "GRAYA"):
         raise ScribbleSegError(
             "UnsupportedDocument", f"ScribbleSeg reads RGB and grayscale documents; this one "
             f"is {colour_model} {colour_depth}. Convert it with Image > Convert Image Color "
             "Space.")
-    size = sizes[colour_depth]
+    size = SAMPLE_SIZES[colour_depth]
     if colour_model == "GRAYA":
         return PixelFormat(colour_depth, (0,), size, 2 * size)
     # Integer RGBA is stored B, G, R, A; float RGBA is R, G, B, A.
