@@ -5,12 +5,12 @@ import json
 from pathlib import Path
 
 import pytest
+from benchmark_data import BENCHMARKS
 
 from scribbleseg.bench.progress import Progress
 from scribbleseg.cli import main
 from scribbleseg.engine.prior import MODEL_FILE, models_dir
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
 needs_benchmarks = pytest.mark.skipif(
     not BENCHMARKS.is_dir(), reason=f"benchmark data not found at {BENCHMARKS}"
 )

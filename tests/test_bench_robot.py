@@ -1,15 +1,13 @@
 """The scribble robot: strokes where the protocol says, on hand-made and real ground truth."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
+from benchmark_data import BENCHMARKS
 from scipy import ndimage
 
 from scribbleseg.bench.cases import load_cases
 from scribbleseg.bench.robot import erosion_radius, first_strokes, next_stroke
-
-BENCHMARKS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
 
 
 def disc_truth(size: int = 120, radius: int = 30) -> np.ndarray:

@@ -1,17 +1,16 @@
 """The engine: strokes are hard, the mask is a soft prior, sizes and options behave."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+from benchmark_data import benchmark
 from PIL import Image
 
 import scribbleseg
+from scribbleseg.bench.cases import OBJECT, load_cases
 from scribbleseg.engine import default_prior, default_scribble_model, prepare
 from scribbleseg_editor.errors import ScribbleSegError
 from scribbleseg_editor.options import NOTHING_TO_SELECT
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
 POSTPROCESS_OPTIONS = (None, "edgerefine", "maskrefine")
 
 
@@ -42,13 +41,9 @@ def line(shape: tuple[int, int], start: tuple[int, int], end: tuple[int, int]) -
 
 def grabcut_case(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(image, positive, negative, object truth) of one GrabCut case with human scribbles."""
-    folder = BENCHMARKS / "grabcut"
-    if not folder.is_dir():
-        pytest.skip(f"benchmark data not found at {folder} (shared/ beside the clone)")
-    image = np.asarray(Image.open(next((folder / "images").glob(f"{name}.*"))).convert("RGB"))
-    scribbles = np.asarray(Image.open(folder / "scribbles" / f"{name}.png"))
-    truth = np.asarray(Image.open(folder / "masks" / f"{name}.png").convert("L"))
-    return image, scribbles == 1, scribbles == 2, truth == 255
+    found = next(case for case in load_cases(benchmark("grabcut")) if case.name == name)
+    positive, negative = found.scribbles()
+    return found.image(), positive, negative, found.truth() == OBJECT
 
 
 @pytest.fixture(scope="module")

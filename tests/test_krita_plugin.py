@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from benchmark_data import BENCHMARKS
 from PIL import Image
 from scipy import ndimage
 
@@ -27,7 +28,6 @@ import scribbleseg
 sys.path.insert(0, str(Path(__file__).resolve().parent / "krita"))
 import krita_session  # noqa: E402
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
 CASE = "teddy"
 OFFSET = (7, 5)
 DRIVER = Path(__file__).resolve().parent / "krita" / "drive_segment.py"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from benchmark_data import benchmark
 
 from scribbleseg import engine
 from scribbleseg.bench.cases import load_cases
@@ -17,7 +18,6 @@ from scribbleseg.bench.metrics import iou
 from scribbleseg.engine import prior
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
 # A GrabCut case whose subject the model finds (IoU 0.99) and whose human scribbles alone miss
 # much of it (the llama's fur matches the grass): the prior should make a visible difference.
 CASE = "llama"
@@ -39,9 +39,7 @@ def subject_prior() -> prior.SubjectPrior:
 @pytest.fixture(scope="module")
 def case() -> dict[str, np.ndarray]:
     """Image, ground truth and human scribbles of CASE."""
-    if not (BENCHMARKS / "grabcut").is_dir():
-        pytest.skip(f"benchmark data not found at {BENCHMARKS} (shared/ beside the checkout)")
-    [found] = [c for c in load_cases(BENCHMARKS / "grabcut") if c.name == CASE]
+    [found] = [c for c in load_cases(benchmark("grabcut")) if c.name == CASE]
     positive, negative = found.scribbles()
     return {"image": found.image(), "truth": found.truth(), "positive": positive,
             "negative": negative}

@@ -4,17 +4,14 @@ The floors sit a few points under what the engine measured (weights-free, defaul
 they catch regressions without flaking on small numeric differences.
 """
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+from benchmark_data import benchmark
 
 from scribbleseg.bench.cases import load_cases
 from scribbleseg.bench.metrics import iou
 from scribbleseg.bench.sessions import EngineSettings, robot_session
 from scribbleseg.engine import prepare
-
-BENCHMARKS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
 
 # GrabCut case -> IoU floor with its sparse human scribbles (measured: 0.99, 0.98, 0.96, 0.90,
 # 0.83; one colour-only cut without re-estimation, locality or connectivity fails three).
@@ -25,13 +22,6 @@ HUMAN_SCRIBBLE_FLOORS = {
     "banana1": 0.85,
     "ceramic": 0.75,
 }
-
-
-def benchmark(name: str) -> Path:
-    folder = BENCHMARKS / name
-    if not folder.is_dir():
-        pytest.skip(f"benchmark data not found at {folder} (shared/ beside the clone)")
-    return folder
 
 
 @pytest.mark.parametrize(("name", "floor"), HUMAN_SCRIBBLE_FLOORS.items())

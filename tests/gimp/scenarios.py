@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from benchmark_data import BENCHMARKS
 from PIL import Image
 
 from scribbleseg.bench.cases import Case
 
-BENCHMARKS = Path(__file__).resolve().parents[3] / "shared" / "benchmarks"
 GRABCUT = BENCHMARKS / "grabcut"
 
 

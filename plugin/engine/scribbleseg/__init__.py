@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from scribbleseg_editor.options import SegmentOptions
+
 if TYPE_CHECKING:
     from scribbleseg.engine.pipeline import PreparedImage
 
@@ -38,12 +40,11 @@ def segment(
     negative: np.ndarray | None = None,
     mask: np.ndarray | None = None,
     *,
-    postprocess: str | None = "maskrefine",
-    feather: bool = True,
+    postprocess: str | None = SegmentOptions.postprocess,
+    feather: bool = SegmentOptions.feather,
 ) -> np.ndarray:
-    """Select an object from scribbles: HxW uint8 alpha. prepare(image).segment(...) in one call;
-    postprocess "maskrefine" (soft alpha for hair and fur), "edgerefine" (stable edge) or None
-    (hard edge); feather softens the edge by a radius proportional to the image size."""
+    """Select an object from scribbles: HxW uint8 alpha. prepare(image).segment(...) in one call
+    (the arguments are PreparedImage.segment's)."""
     return prepare(image).segment(
         positive, negative, mask, postprocess=postprocess, feather=feather
     )

@@ -13,6 +13,7 @@ import torch
 from scribbleseg.engine.scribble_model import (
     FEATURE_CHANNELS,
     FEATURE_NAMES,
+    FEATURE_STRIDES,
     GRID,
     SIDE,
     image_tensor,
@@ -20,7 +21,6 @@ from scribbleseg.engine.scribble_model import (
 from scribbleseg_training.encoder import check_feature_shapes, pretrained_encoder
 from scribbleseg_training.samples import make_case, pair_names
 
-FEATURE_STRIDES = (8, 16, 32)
 BATCH = 8
 
 

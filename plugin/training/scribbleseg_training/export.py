@@ -14,6 +14,7 @@ from scribbleseg.engine.scribble_model import (
     ENCODER_FILE,
     FEATURE_CHANNELS,
     FEATURE_NAMES,
+    FEATURE_STRIDES,
     GRID,
     SIDE,
     STROKE_CHANNELS,
@@ -29,7 +30,7 @@ def example_inputs(seed: int = 0) -> tuple[torch.Tensor, tuple[torch.Tensor, ...
     image = torch.rand(1, 3, SIDE, SIDE, generator=generator) * 2 - 1
     features = tuple(
         torch.rand(1, channels, SIDE // stride, SIDE // stride, generator=generator) * 2
-        for channels, stride in zip(FEATURE_CHANNELS, (8, 16, 32), strict=True)
+        for channels, stride in zip(FEATURE_CHANNELS, FEATURE_STRIDES, strict=True)
     )
     strokes = (torch.rand(1, STROKE_CHANNELS, GRID, GRID, generator=generator) > 0.9).float()
     return image, (*features, strokes)

@@ -177,23 +177,20 @@ def run_benchmark(data_dir: Path, options: BenchOptions) -> dict:
     progress.close()
     return {
         "settings": {"data_dir": str(data_dir), "nos_cap": NOS_CAP, **asdict(options)},
-        "prior": prior_description(options.use_prior, prior_model),
-        "scribble_model": scribble_description(options.use_scribble_model, scribble),
+        "prior": model_description(options.use_prior, prior_model, MODEL_FILE, "--no-prior"),
+        "scribble_model": model_description(
+            options.use_scribble_model, scribble, DECODER_FILE, "--no-scribble-model"
+        ),
         "configurations": results,
     }
 
 
-def prior_description(use_prior: bool, prior_model: SubjectPrior | None) -> dict:
-    if not use_prior:
-        return {"model": None, "provider": None, "status": "not measured (--no-prior)"}
-    if prior_model is None:
-        return {"model": None, "provider": None, "status": "no model"}
-    return {"model": MODEL_FILE, "provider": prior_model.provider, "status": "measured"}
-
-
-def scribble_description(use_model: bool, model: ScribbleModel | None) -> dict:
-    if not use_model:
-        return {"model": None, "provider": None, "status": "not measured (--no-scribble-model)"}
+def model_description(
+    measured: bool, model: SubjectPrior | ScribbleModel | None, file: str, flag: str
+) -> dict:
+    """The report's entry for one model: measured, missing, or turned off by `flag`."""
+    if not measured:
+        return {"model": None, "provider": None, "status": f"not measured ({flag})"}
     if model is None:
         return {"model": None, "provider": None, "status": "no model"}
-    return {"model": DECODER_FILE, "provider": model.provider, "status": "measured"}
+    return {"model": file, "provider": model.provider, "status": "measured"}

@@ -34,6 +34,7 @@ from scribbleseg_editor.options import (
     NOTHING_TO_SELECT,
     POSTPROCESS_CHOICES,
     SELECTED_FRACTION,
+    SegmentOptions,
     check_choice,
 )
 
@@ -60,8 +61,7 @@ class PreparedImage:
     edges: EdgeWeights  # smoothness weights at working size
     prior_model: prior.SubjectPrior | None
     scribble_model: ScribbleModel | None = None
-    _probability: np.ndarray | None = field(default=None, repr=False)
-    _features: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    _computed: dict[str, object] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -76,19 +76,20 @@ class PreparedImage:
         """The model's P(object) at working size, computed on first use; None without a model."""
         if self.prior_model is None:
             return None
-        with self._lock:
-            if self._probability is None:
-                self._probability = self.prior_model.predict(self.working)
-            return self._probability
+        return self._once("probability", self.prior_model.predict)
 
     def scribble_features(self) -> dict[str, np.ndarray] | None:
         """The scribble model's encoder features, computed on first use; None without it."""
         if self.scribble_model is None:
             return None
+        return self._once("features", self.scribble_model.features)
+
+    def _once(self, key: str, compute):
+        """compute(self.working), kept under `key` after the first call (one call at a time)."""
         with self._lock:
-            if self._features is None:
-                self._features = self.scribble_model.features(self.working)
-            return self._features
+            if key not in self._computed:
+                self._computed[key] = compute(self.working)
+            return self._computed[key]
 
     def segment(
         self,
@@ -96,8 +97,8 @@ class PreparedImage:
         negative: np.ndarray | None = None,
         mask: np.ndarray | None = None,
         *,
-        postprocess: str | None = "maskrefine",
-        feather: bool = True,
+        postprocess: str | None = SegmentOptions.postprocess,
+        feather: bool = SegmentOptions.feather,
     ) -> np.ndarray:
         """HxW uint8 alpha of the object the strokes (and the current mask) select.
 
@@ -106,7 +107,8 @@ class PreparedImage:
         each pixel selected). A stroke says where the current selection is wrong: when the mask
         already agrees with every stroke (`agrees_with_strokes`), there is nothing to correct and
         the mask itself comes back, so a result fed back with no new strokes stays as it is.
-        postprocess: "maskrefine", "edgerefine" or None (hard edge); feather: soften the edge.
+        postprocess: "maskrefine" (soft alpha for hair and fur), "edgerefine" (stable edge) or None
+        (hard edge); feather: soften the edge by a radius proportional to the image size.
         """
         check_postprocess(postprocess)
         positive = strokes_from_array(positive, "positive strokes", self.shape)
@@ -188,7 +190,7 @@ def _model_costs(prepared: PreparedImage, marks: Marks) -> tuple[np.ndarray, np.
     order once a scribble model beats it.
     """
     if prepared.prior_model is not None:
-        return _prior_costs(prepared, marks)
+        return prior.prior_unaries(prepared.prior_probability(), marks.positive, marks.negative)
     features = prepared.scribble_features()
     if features is None:
         return None
@@ -197,9 +199,3 @@ def _model_costs(prepared: PreparedImage, marks: Marks) -> tuple[np.ndarray, np.
     )
     return scribble_unaries(probability)
 
-
-def _prior_costs(prepared: PreparedImage, marks: Marks) -> tuple[np.ndarray, np.ndarray] | None:
-    probability = prepared.prior_probability()
-    if probability is None:
-        return None
-    return prior.prior_unaries(probability, marks.positive, marks.negative)

@@ -30,6 +30,7 @@ SIDE = 384  # the encoder's square input
 GRID = 96  # the decoder's input and output grid: SIDE / 4
 FEATURE_NAMES = ("f8", "f16", "f32")  # encoder outputs, decoder inputs
 FEATURE_CHANNELS = (40, 112, 192)
+FEATURE_STRIDES = (8, 16, 32)  # each feature map is SIDE / stride on a side
 PIXEL_MEAN, PIXEL_SCALE = 127.0, 128.0  # EfficientNet-Lite's input normalisation
 # Stroke channels: positive, negative, their distance maps exp(-d / DISTANCE_SCALE) in grid
 # cells, the current mask, and a plane of ones when there is a current mask.
