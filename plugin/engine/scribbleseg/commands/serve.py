@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scribbleseg.protocol import RESULT_LIFETIME_S
+from scribbleseg.server import defaults
 from scribbleseg_editor.errors import ScribbleSegError
 
 if TYPE_CHECKING:
@@ -62,12 +63,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     cloud.add_argument("--result-minutes", type=float,
                        default=RESULT_LIFETIME_S / 60,
                        help=f"how long a ResultUrl works (default {RESULT_LIFETIME_S / 60:g})")
-    cloud.add_argument("--fetch-timeout", type=float, default=10.0,
-                       help="seconds to download one input URL, all of it (default 10)")
-    cloud.add_argument("--fetch-slots", type=int, default=16,
-                       help="downloads at once, apart from the workers (default 16)")
-    cloud.add_argument("--job-seconds", type=float, default=60.0,
-                       help="time limit to decode and segment one request (default 60)")
+    cloud.add_argument("--fetch-timeout", type=float, default=defaults.FETCH_TIMEOUT_S,
+                       help="seconds to download one input URL, all of it "
+                            f"(default {defaults.FETCH_TIMEOUT_S:g})")
+    cloud.add_argument("--fetch-slots", type=int, default=defaults.FETCH_SLOTS,
+                       help="downloads at once, apart from the workers "
+                            f"(default {defaults.FETCH_SLOTS})")
+    cloud.add_argument("--job-seconds", type=float, default=defaults.JOB_LIMIT_S,
+                       help="time limit to decode and segment one request "
+                            f"(default {defaults.JOB_LIMIT_S:g})")
     cloud.add_argument("--verbose", action="store_true",
                        help="log every request to stderr (a JSON line with its RequestId)")
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from scribbleseg.protocol import ACTION, CAPABILITY_HEADER, DIRECT_UPLOAD, RESULT_LIFETIME_S
-from scribbleseg.server import forms
+from scribbleseg.server import defaults, forms
 from scribbleseg.server.auth import Authenticator, NonceStore
 from scribbleseg.server.fetch import Network, UrlFetcher
 from scribbleseg.server.httpserver import (
@@ -82,9 +82,9 @@ class CloudSettings:
     workers: int = 2
     queue: int = 4
     result_ttl_s: float = RESULT_LIFETIME_S
-    fetch_timeout_s: float = 10.0
-    fetch_slots: int = 16
-    job_limit_s: float = 60.0  # decoding and segmentation of one request
+    fetch_timeout_s: float = defaults.FETCH_TIMEOUT_S
+    fetch_slots: int = defaults.FETCH_SLOTS
+    job_limit_s: float = defaults.JOB_LIMIT_S
     nonces: NonceStore | None = None  # default: this process's memory (auth.py)
     instance_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
 

@@ -62,8 +62,8 @@ def embedded_ipv4(address: Address) -> ipaddress.IPv4Address | None:
 
 
 class UrlFetcher:
-    def __init__(self, allowed_networks: tuple[Network, ...] = (), timeout_s: float = 10.0,
-                 slots: int = 16, queue: int = 64) -> None:
+    def __init__(self, allowed_networks: tuple[Network, ...], timeout_s: float, slots: int,
+                 queue: int) -> None:
         self.allowed_networks = tuple(allowed_networks)
         self.timeout_s = timeout_s
         self.slots = FifoPool(list(range(slots)), queue, what="downloads")
