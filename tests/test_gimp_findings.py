@@ -10,11 +10,8 @@ from pathlib import Path
 
 import pytest
 from gimp import harness, scenarios
-from PIL import Image
 from test_gimp_plugin import MANIFEST, PROCEDURES, gimp_env, prepare_work
 from test_gimp_window import skip_reason as window_skip_reason
-
-from scribbleseg.bench.robot import first_strokes
 
 OUTPUTS = ("layer_mask", "new_layer", "selection")
 START_TIMEOUT_S = 12  # the installed manifest's engine start timeout, for the hanging engine
@@ -27,19 +24,6 @@ def skip_reason() -> str | None:
 
 
 pytestmark = pytest.mark.skipif(skip_reason() is not None, reason=str(skip_reason()))
-
-
-def paint_job(work: Path) -> tuple[dict, dict]:
-    """The photo and its strokes: (planes for the first run, paintbrush strokes to add)."""
-    case = scenarios.load_case("banana1")
-    Image.fromarray(case.image()).save(work / "photo.png")
-    positive, negative = case.scribbles()
-    planes = {"positive": scenarios.write_plane(work / "positive.raw", positive),
-              "negative": scenarios.write_plane(work / "negative.raw", negative)}
-    more_positive, more_negative = first_strokes(case.truth())
-    extra = {"positive": scenarios.row_runs(more_positive.pixels),
-             "negative": scenarios.row_runs(more_negative.pixels)}
-    return planes, extra
 
 
 def shorten_start_timeout(work: Path) -> None:
@@ -63,7 +47,7 @@ def run_with_engine(tmp_path_factory, installed, name: str,
         python.chmod(0o755)
     prepare_work(work, installed)
     shorten_start_timeout(work)
-    planes, _ = paint_job(work)
+    planes, _ = scenarios.paint_job(work)
     negative_only = {"negative": planes["negative"]}
     job = {"out": str(work / "out"), "procedures": PROCEDURES, "layer_names": MANIFEST["layers"],
            "scenarios": [{"name": name, "image": str(work / "photo.png"), "save": False,
@@ -126,7 +110,7 @@ def undo_run(tmp_path_factory, installed):
         pytest.skip(reason)
     work = tmp_path_factory.mktemp("gimp-undo")
     prepare_work(work, installed)
-    planes, extra = paint_job(work)
+    planes, extra = scenarios.paint_job(work)
     job = {"out": str(work / "out"), "procedures": PROCEDURES, "gui": True,
            "layer_names": MANIFEST["layers"], "scenarios": [
                {"name": output, "image": str(work / "photo.png"), "save": False, "steps": [

@@ -11,10 +11,7 @@ from pathlib import Path
 
 import pytest
 from gimp import harness, scenarios
-from PIL import Image
 from test_gimp_plugin import MANIFEST, PROCEDURES, gimp_env, prepare_work
-
-from scribbleseg.bench.robot import first_strokes
 
 OUTPUTS = ("layer_mask", "new_layer", "selection")
 
@@ -43,14 +40,7 @@ def confirm_dialog(title: str) -> list[str]:
 def window_run(tmp_path_factory, installed):
     work = tmp_path_factory.mktemp("gimp-window")
     prepare_work(work, installed)
-    case = scenarios.load_case("banana1")
-    Image.fromarray(case.image()).save(work / "photo.png")
-    positive, negative = case.scribbles()
-    planes = {"positive": scenarios.write_plane(work / "positive.raw", positive),
-              "negative": scenarios.write_plane(work / "negative.raw", negative)}
-    more_positive, more_negative = first_strokes(case.truth())
-    extra = {"positive": scenarios.row_runs(more_positive.pixels),
-             "negative": scenarios.row_runs(more_negative.pixels)}
+    planes, extra = scenarios.paint_job(work)
     segment = MANIFEST["actions"]["segment"]
     job = {"out": str(work / "out"), "procedures": PROCEDURES, "gui": True,
            "layer_names": MANIFEST["layers"], "scenarios": [

@@ -12,6 +12,7 @@ from benchmark_data import BENCHMARKS
 from PIL import Image
 
 from scribbleseg.bench.cases import Case
+from scribbleseg.bench.robot import first_strokes
 
 GRABCUT = BENCHMARKS / "grabcut"
 
@@ -88,3 +89,16 @@ class Cli:
             with Image.open(folder / "result.png") as result:
                 self.answers[key] = np.asarray(result.convert("L"))
         return self.answers[key]
+
+
+def paint_job(work: Path) -> tuple[dict, dict]:
+    """The photo and its strokes: (planes for the first run, paintbrush strokes to add)."""
+    case = load_case("banana1")
+    Image.fromarray(case.image()).save(work / "photo.png")
+    positive, negative = case.scribbles()
+    planes = {"positive": write_plane(work / "positive.raw", positive),
+              "negative": write_plane(work / "negative.raw", negative)}
+    more_positive, more_negative = first_strokes(case.truth())
+    extra = {"positive": row_runs(more_positive.pixels),
+             "negative": row_runs(more_negative.pixels)}
+    return planes, extra
