@@ -56,14 +56,15 @@ def transparency_mask_of(layer):
 
 
 class KritaDocument:
-    """Every layer in the document's frame: Krita's layers have no bounds of their own, and
-    pixelData takes image coordinates, so a moved layer still lines up with the image."""
+    """Each layer in its own frame: the canvas's size at the layer's position (Krita's layers
+    have no bounds of their own), so a layer moved partly off the canvas is segmented whole.
+    pixelData takes image coordinates: strokes and results line up with the moved layer."""
 
     def __init__(self, document, product: str, add_layers_menu: str) -> None:
         self.document = document
         self.product = product
         self.add_layers_menu = add_layers_menu
-        self.canvas = Frame(0, 0, document.width(), document.height())
+        self.canvas = Frame(0, 0, document.width(), document.height())  # groups' frame
         self._nodes: dict[str, object] = {}
         self._pixels: dict[str, bytes] = {}  # each layer's pixels read by read_rgb
 
@@ -121,7 +122,13 @@ class KritaDocument:
         if kind == GROUP:
             children = tuple(self._describe(child) for child in reversed(node.childNodes())
                              if not child.type().endswith("mask"))
-        return Layer(node_id(node), node.name(), kind, self.canvas, True, children)
+        return Layer(node_id(node), node.name(), kind, self._frame(node, kind), True, children)
+
+    def _frame(self, node, kind: str) -> Frame:
+        if kind == GROUP:
+            return self.canvas
+        position = node.position()
+        return Frame(position.x(), position.y(), self.canvas.width, self.canvas.height)
 
     @staticmethod
     def _read(source, frame: Frame) -> bytes:

@@ -1,5 +1,12 @@
-"""Write a run's alpha into the document as new nodes (one undo step each), never into the
-user's own layers: a transparency mask on the target, a cut-out layer above it, or the selection.
+"""Write a run's alpha into the document as new nodes, never into the user's own layers: a
+transparency mask on the target, a cut-out layer above it, or the selection.
+
+Krita's scripting API cannot group undo steps, and its pixel and selection writes make none. So
+a result that replaces an earlier one (Segment Again) goes through Krita's own undoable actions:
+the earlier node carries the new pixels while Krita's Convert copies it into a new node, then
+gets its own pixels back, so one Edit > Undo restores it exactly. Those actions work on the
+active node; where Krita does not let the plug-in activate it, the result still replaces the
+earlier one, in two undo steps.
 """
 
 from __future__ import annotations
@@ -9,7 +16,14 @@ from pathlib import Path
 from krita import Krita, Selection
 from PyQt5.QtWidgets import QApplication
 
-from .document import TRANSPARENCY_MASK, RunInputs, cut_out_name, cut_out_of, node_id
+from .document import (
+    TRANSPARENCY_MASK,
+    RunInputs,
+    cut_out_name,
+    cut_out_of,
+    node_id,
+    transparency_mask_of,
+)
 from .scribbleseg_editor.errors import ScribbleSegError
 
 OUTPUT_LAYER_MASK = "layer_mask"
@@ -22,6 +36,10 @@ ADD_TRANSPARENCY_MASK_ACTION = "add_new_transparency_mask"
 DESELECT_ACTION = "deselect"
 ACTIVATION_EVENT_ROUNDS = 5  # event loop turns for setActiveNode to take effect
 SELECT_OPAQUE_ACTION = "selectopaque"  # the active layer's alpha as the selection, undoable
+ADD_PAINT_LAYER_ACTION = "add_new_paint_layer"  # above the active node, and made active
+# Each replaces the active node by a new node of that kind copied from it, in one undo step.
+CONVERT_TO_TRANSPARENCY_MASK_ACTION = "convert_to_transparency_mask"
+CONVERT_TO_PAINT_LAYER_ACTION = "convert_to_paint_layer"
 
 
 def write_result(document, inputs: RunInputs, alpha: bytes, output: str, product: str,
@@ -41,9 +59,10 @@ def write_result(document, inputs: RunInputs, alpha: bytes, output: str, product
     document.refreshProjection()
 
 
-def selection_from(alpha: bytes, width: int, height: int) -> Selection:
+def selection_from(alpha: bytes, inputs: RunInputs) -> Selection:
+    """The alpha as a selection over the target's frame (image coordinates)."""
     selection = Selection()
-    selection.setPixelData(alpha, 0, 0, width, height)
+    selection.setPixelData(alpha, *_box(inputs))
     return selection
 
 
@@ -51,33 +70,37 @@ def replace_selection(document, inputs: RunInputs, alpha: bytes, cut_out: bytes)
     """The result as the selection, in one undo step. Krita's scripting sets the selection with
     no undo step, but Krita's own Select Opaque makes one: the target carries its cut-out (the
     result as its alpha) for that moment, then gets its own pixels back."""
-    carrier = inputs.target
-    _activate(document, carrier)
-    active = document.activeNode()
-    if (Krita.instance().activeDocument() != document or active is None
-            or node_id(active) != node_id(carrier)):
-        document.setSelection(selection_from(alpha, inputs.width, inputs.height))  # no undo
-        return
-    frame = inputs.plan.frame
-    box = (frame.x, frame.y, frame.width, frame.height)
-    saved = bytes(carrier.pixelData(*box))
-    carrier.setPixelData(cut_out, *box)
-    try:
-        Krita.instance().action(SELECT_OPAQUE_ACTION).trigger()
-        document.waitForDone()
-    finally:
-        carrier.setPixelData(saved, *box)
-        document.waitForDone()
+    if not _through_action(document, inputs.target, cut_out, _box(inputs), SELECT_OPAQUE_ACTION):
+        document.setSelection(selection_from(alpha, inputs))  # no undo step
 
 
 def add_cut_out_layer(document, inputs: RunInputs, pixels: bytes, name: str, product: str) -> None:
-    """A new paint layer holding the cut-out's pixels, above the target's newest cut-out (which
-    it refines) or above the target."""
+    """A paint layer holding the cut-out's pixels: in place of the target's newest cut-out
+    (which it refines), else right above the target, made active as Krita does a new layer."""
+    box = _box(inputs)
+    previous = cut_out_of(document, inputs.target, product)
+    if previous is not None:
+        if not _converted(document, previous, pixels, box, CONVERT_TO_PAINT_LAYER_ACTION):
+            _add_layer(document, inputs.target, pixels, box, name, above=previous)
+            _remove(document, previous)
+        return
+    before = {node_id(node) for node in _all_nodes(document)}
+    if _activate(document, inputs.target):
+        Krita.instance().action(ADD_PAINT_LAYER_ACTION).trigger()
+        document.waitForDone()
+        added = _new_node(document, before)
+        if added is not None:  # undoing the addition removes the layer with its pixels
+            added.setPixelData(pixels, *box)
+            added.setName(name)
+            document.waitForDone()
+            return
+    _add_layer(document, inputs.target, pixels, box, name, above=inputs.target)
+
+
+def _add_layer(document, target, pixels: bytes, box: tuple, name: str, above) -> None:
     layer = document.createNode(name, "paintlayer")
-    frame = inputs.plan.frame
-    layer.setPixelData(pixels, frame.x, frame.y, frame.width, frame.height)
-    above = cut_out_of(document, inputs.target, product) or inputs.target
-    inputs.target.parentNode().addChildNode(layer, above)
+    layer.setPixelData(pixels, *box)
+    target.parentNode().addChildNode(layer, above)
 
 
 def replace_transparency_mask(document, inputs: RunInputs, alpha: bytes, name: str) -> None:
@@ -85,10 +108,14 @@ def replace_transparency_mask(document, inputs: RunInputs, alpha: bytes, name: s
     if not hasattr(document, "createTransparencyMask"):
         _check_in_front(document)
     if inputs.current_mask is not None:
+        if _converted(document, inputs.current_mask, alpha, _box(inputs),
+                      CONVERT_TO_TRANSPARENCY_MASK_ACTION):
+            transparency_mask_of(inputs.target).setName(name)
+            return
         _remove(document, inputs.current_mask)
     if hasattr(document, "createTransparencyMask"):  # Krita 5.2 and later
         mask = document.createTransparencyMask(name)
-        mask.setSelection(selection_from(alpha, inputs.width, inputs.height))
+        mask.setSelection(selection_from(alpha, inputs))
         inputs.target.addChildNode(mask, None)
         return
     try:
@@ -115,7 +142,7 @@ def _mask_through_action(document, inputs: RunInputs, alpha: bytes):
     previous = document.selection()
     before = {node_id(node) for node in _all_nodes(document)}
     _activate(document, inputs.target)
-    document.setSelection(selection_from(alpha, inputs.width, inputs.height))
+    document.setSelection(selection_from(alpha, inputs))
     Krita.instance().action(ADD_TRANSPARENCY_MASK_ACTION).trigger()
     document.waitForDone()
     created = [node for node in _all_nodes(document)
@@ -135,15 +162,54 @@ def _mask_through_action(document, inputs: RunInputs, alpha: bytes):
     return mask
 
 
-def _activate(document, layer) -> None:
-    """Make `layer` the active node: Krita 5.1's action sometimes adds nothing while the mask
-    of the last run is active (an allowAsChild assertion in Krita's log). Krita applies
-    setActiveNode once its event loop has turned."""
-    if document.activeNode() is not None and node_id(document.activeNode()) == node_id(layer):
-        return
-    document.setActiveNode(layer)
+def _through_action(document, carrier, pixels: bytes, box: tuple, action: str) -> bool:
+    """Trigger Krita's `action` on `carrier` while it holds `pixels` over `box`, then give
+    `carrier` its own pixels back (it may have left the document: Convert keeps it for undo).
+    False, with nothing changed, when `carrier` cannot be the active node of the front image."""
+    if not _activate(document, carrier):
+        return False
+    saved = bytes(carrier.pixelData(*box))
+    carrier.setPixelData(pixels, *box)
+    try:
+        Krita.instance().action(action).trigger()
+        document.waitForDone()
+    finally:
+        carrier.setPixelData(saved, *box)
+        document.waitForDone()
+    return True
+
+
+def _converted(document, node, pixels: bytes, box: tuple, action: str) -> bool:
+    """Whether Krita's Convert `action` replaced `node` by a copy holding `pixels`."""
+    return (_through_action(document, node, pixels, box, action)
+            and node_id(node) not in {node_id(other) for other in _all_nodes(document)})
+
+
+def _activate(document, node) -> bool:
+    """Make `node` the active node; whether it is. Krita applies setActiveNode once its event
+    loop has turned, and only in the image in front."""
+    if _is_active(document, node):
+        return True
+    document.setActiveNode(node)
     for _ in range(ACTIVATION_EVENT_ROUNDS):
         QApplication.processEvents()
+    return _is_active(document, node)
+
+
+def _is_active(document, node) -> bool:
+    active = document.activeNode()
+    return (Krita.instance().activeDocument() == document and active is not None
+            and node_id(active) == node_id(node))
+
+
+def _new_node(document, before: set[str]):
+    """The node an action just added (its id not among `before`), or None."""
+    return next((node for node in _all_nodes(document) if node_id(node) not in before), None)
+
+
+def _box(inputs: RunInputs) -> tuple[int, int, int, int]:
+    frame = inputs.plan.frame
+    return frame.x, frame.y, frame.width, frame.height
 
 
 def _remove(document, node) -> None:
