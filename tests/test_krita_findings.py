@@ -143,17 +143,24 @@ KNOWN_FAILURES = {
                                    "step",
     ("again", "5.2", "layer_mask"): f"{NO_ACTIVE_NODE}: replacing the mask takes two undo "
                                     "steps",
-    ("again", "5.1", "new_layer"): "5.1 headless: the new cut-out never becomes the active "
-                                   "node, so replacing it takes two undo steps",
     ("again", "5.2", "new_layer"): f"{NO_ACTIVE_NODE}: replacing the cut-out takes two undo "
                                    "steps",
 }
 
 
+# Not strict: whether Krita 5.1 headless makes the cut-out from Insert Paint Layer the active node
+# before Segment Again varies from run to run (one step when it does, two when it does not).
+SOMETIMES = {("again", "5.1", "new_layer"): "5.1 headless: the new cut-out does not always "
+                                            "become the active node; then replacing it takes "
+                                            "two undo steps"}
+
+
 def mark_known_failure(request, case: str, findings: dict, output: str | None = None) -> None:
-    reason = KNOWN_FAILURES.get((case, findings["version"], output))
-    if reason is not None:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+    key = (case, findings["version"], output)
+    if key in KNOWN_FAILURES:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[key]))
+    elif key in SOMETIMES:
+        request.applymarker(pytest.mark.xfail(strict=False, reason=SOMETIMES[key]))
 
 
 def scenario(findings: dict, name: str) -> dict:
