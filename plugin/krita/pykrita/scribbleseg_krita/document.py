@@ -25,12 +25,10 @@ class RunInputs:
     current_mask: object | None     # the target's transparency mask, replaced by the result
 
     @property
-    def width(self) -> int:
-        return self.plan.frame.width
-
-    @property
-    def height(self) -> int:
-        return self.plan.frame.height
+    def box(self) -> tuple[int, int, int, int]:
+        """The target's frame as pixelData's x, y, width, height (image coordinates)."""
+        frame = self.plan.frame
+        return frame.x, frame.y, frame.width, frame.height
 
 
 def cut_out_name(layer_name: str, product: str) -> str:

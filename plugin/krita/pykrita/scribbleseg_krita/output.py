@@ -36,7 +36,7 @@ ADD_TRANSPARENCY_MASK_ACTION = "add_new_transparency_mask"
 DESELECT_ACTION = "deselect"
 ACTIVATION_EVENT_ROUNDS = 5  # event loop turns for setActiveNode to take effect
 SELECT_OPAQUE_ACTION = "selectopaque"  # the active layer's alpha as the selection, undoable
-ADD_PAINT_LAYER_ACTION = "add_new_paint_layer"  # above the active node, and made active
+ADD_PAINT_LAYER_ACTION = "add_new_paint_layer"  # above the active node, undoable
 # Each replaces the active node by a new node of that kind copied from it, in one undo step.
 CONVERT_TO_TRANSPARENCY_MASK_ACTION = "convert_to_transparency_mask"
 CONVERT_TO_PAINT_LAYER_ACTION = "convert_to_paint_layer"
@@ -62,7 +62,7 @@ def write_result(document, inputs: RunInputs, alpha: bytes, output: str, product
 def selection_from(alpha: bytes, inputs: RunInputs) -> Selection:
     """The alpha as a selection over the target's frame (image coordinates)."""
     selection = Selection()
-    selection.setPixelData(alpha, *_box(inputs))
+    selection.setPixelData(alpha, *inputs.box)
     return selection
 
 
@@ -70,25 +70,26 @@ def replace_selection(document, inputs: RunInputs, alpha: bytes, cut_out: bytes)
     """The result as the selection, in one undo step. Krita's scripting sets the selection with
     no undo step, but Krita's own Select Opaque makes one: the target carries its cut-out (the
     result as its alpha) for that moment, then gets its own pixels back."""
-    if not _through_action(document, inputs.target, cut_out, _box(inputs), SELECT_OPAQUE_ACTION):
+    if not _through_action(document, inputs.target, cut_out, inputs.box, SELECT_OPAQUE_ACTION):
         document.setSelection(selection_from(alpha, inputs))  # no undo step
 
 
 def add_cut_out_layer(document, inputs: RunInputs, pixels: bytes, name: str, product: str) -> None:
     """A paint layer holding the cut-out's pixels: in place of the target's newest cut-out
-    (which it refines), else right above the target, made active as Krita does a new layer."""
-    box = _box(inputs)
+    (which it refines), else right above the target, through Krita's Insert Paint Layer so
+    that Krita may make it the active layer, which a later Convert needs."""
+    box = inputs.box
     previous = cut_out_of(document, inputs.target, product)
     if previous is not None:
         if not _converted(document, previous, pixels, box, CONVERT_TO_PAINT_LAYER_ACTION):
             _add_layer(document, inputs.target, pixels, box, name, above=previous)
             _remove(document, previous)
         return
-    before = {node_id(node) for node in _all_nodes(document)}
+    before = _node_ids(document)
     if _activate(document, inputs.target):
         Krita.instance().action(ADD_PAINT_LAYER_ACTION).trigger()
         document.waitForDone()
-        added = _new_node(document, before)
+        added = next(iter(_new_nodes(document, before)), None)
         if added is not None:  # undoing the addition removes the layer with its pixels
             added.setPixelData(pixels, *box)
             added.setName(name)
@@ -108,7 +109,7 @@ def replace_transparency_mask(document, inputs: RunInputs, alpha: bytes, name: s
     if not hasattr(document, "createTransparencyMask"):
         _check_in_front(document)
     if inputs.current_mask is not None:
-        if _converted(document, inputs.current_mask, alpha, _box(inputs),
+        if _converted(document, inputs.current_mask, alpha, inputs.box,
                       CONVERT_TO_TRANSPARENCY_MASK_ACTION):
             transparency_mask_of(inputs.target).setName(name)
             return
@@ -140,13 +141,14 @@ def _mask_through_action(document, inputs: RunInputs, alpha: bytes):
     """Krita 5.1: run "Add Transparency Mask" on a selection holding the result, then move the
     new mask onto the target if Krita's active layer was another one; restore the selection."""
     previous = document.selection()
-    before = {node_id(node) for node in _all_nodes(document)}
+    before = _node_ids(document)
+    # The action sometimes adds nothing while the mask of the last run is active (an
+    # allowAsChild assertion in Krita's log); where activation fails the mask is moved below.
     _activate(document, inputs.target)
     document.setSelection(selection_from(alpha, inputs))
     Krita.instance().action(ADD_TRANSPARENCY_MASK_ACTION).trigger()
     document.waitForDone()
-    created = [node for node in _all_nodes(document)
-               if node_id(node) not in before and node.type() == TRANSPARENCY_MASK]
+    created = [node for node in _new_nodes(document, before) if node.type() == TRANSPARENCY_MASK]
     if previous is not None:
         document.setSelection(previous)
     elif document.selection() is not None:
@@ -182,7 +184,7 @@ def _through_action(document, carrier, pixels: bytes, box: tuple, action: str) -
 def _converted(document, node, pixels: bytes, box: tuple, action: str) -> bool:
     """Whether Krita's Convert `action` replaced `node` by a copy holding `pixels`."""
     return (_through_action(document, node, pixels, box, action)
-            and node_id(node) not in {node_id(other) for other in _all_nodes(document)})
+            and node_id(node) not in _node_ids(document))
 
 
 def _activate(document, node) -> bool:
@@ -202,14 +204,14 @@ def _is_active(document, node) -> bool:
             and node_id(active) == node_id(node))
 
 
-def _new_node(document, before: set[str]):
-    """The node an action just added (its id not among `before`), or None."""
-    return next((node for node in _all_nodes(document) if node_id(node) not in before), None)
+def _node_ids(document) -> set[str]:
+    return {node_id(node) for node in _all_nodes(document)}
 
 
-def _box(inputs: RunInputs) -> tuple[int, int, int, int]:
-    frame = inputs.plan.frame
-    return frame.x, frame.y, frame.width, frame.height
+def _new_nodes(document, before: set[str]) -> list:
+    """The nodes an action just added: those whose ids are not among `before`."""
+    return [node for node in _all_nodes(document) if node_id(node) not in before]
+
 
 
 def _remove(document, node) -> None:
