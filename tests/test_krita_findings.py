@@ -38,7 +38,7 @@ from test_krita_plugin import (  # noqa: E402
 DRIVER = Path(__file__).resolve().parent / "krita" / "drive_findings.py"
 OUTPUTS = ("layer_mask", "new_layer", "selection")
 SCENARIOS = ["undo", "cut_out", "binding", "repeats", "moved", "engine", "oversized"]
-OFFSET = (40, 30)  # the moved photo's position: its lower right part is off the canvas
+OFFSET = (90, 110)  # the moved photo's position: the lower right of its object is off the canvas
 START_TIMEOUT_S = 12  # the installed manifest's engine start timeout, for the hanging engine
 OVERSIZED = (4097, 512)
 
