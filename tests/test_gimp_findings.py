@@ -1,6 +1,6 @@
 """What a GIMP user notices around a run (GIMP 3.0 in the Debian 13 root, tests/gimp/harness.py):
 a missing or hanging engine says what happened and what to do, in time; one Ctrl+Z restores the
-image exactly after a first run and after Segment Again, in every output mode.
+image exactly after a first run and after Segment with Last Values, in every output mode.
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def test_a_hanging_engine_times_out_with_a_message_not_a_minute_of_pulsing(hangi
 @pytest.fixture(scope="module")
 def undo_run(tmp_path_factory, installed):
     """Full GIMP on a virtual display: for each output a first run and one Ctrl+Z, the run
-    again, more strokes, Segment Again and one Ctrl+Z."""
+    again, more strokes, Segment with Last Values and one Ctrl+Z."""
     reason = window_skip_reason()
     if reason:
         pytest.skip(reason)

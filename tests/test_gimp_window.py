@@ -1,5 +1,6 @@
-"""The installed plug-in in a real GIMP window: the shortcut `build.py install` set runs it, and
-one Ctrl+Z after a run restores the image exactly.
+"""The installed plug-in in a real GIMP window: the shortcut `build.py install` set runs it, the
+Select menu lists the dialog entry above Segment with Last Values, and one Ctrl+Z after a run
+restores the image exactly.
 
 GIMP's PDB has neither undo nor shortcuts, so full GIMP runs on a virtual display and the
 harness presses the keys (xdotool) when the driver asks."""
@@ -30,6 +31,13 @@ def press(action: dict) -> list[str]:
     return ["key", "--clearmodifiers", action["shortcut"].lower()]
 
 
+def choose_from_select_menu(places_from_the_end: int) -> list[list[str]]:
+    """xdotool opening GIMP's Select menu (Alt+S) and choosing the entry that many places from its
+    end (the plug-in's entries come last): Up from the first entry wraps to the last."""
+    return [["key", "--clearmodifiers", "alt+s"], ["sleep", "1"],
+            ["key", *["Up"] * places_from_the_end, "Return"]]
+
+
 def confirm_dialog(title: str) -> list[str]:
     """xdotool waiting for a dialog, focusing it and pressing Return (OK)."""
     return ["search", "--sync", "--onlyvisible", "--name", title, "windowfocus", "--sync",
@@ -47,6 +55,10 @@ def window_run(tmp_path_factory, installed):
                {"name": "shortcut", "image": str(work / "photo.png"), "save": False, "steps": [
                    {"planes": planes, "keys": [press(segment), confirm_dialog(segment["label"])]},
                    {"strokes": extra, "keys": [press(MANIFEST["actions"]["repeat"])]}]},
+               {"name": "menu", "image": str(work / "photo.png"), "save": False, "steps": [
+                   {"planes": planes, "keys": [*choose_from_select_menu(2),
+                                               confirm_dialog(segment["label"])]},
+                   {"strokes": extra, "keys": choose_from_select_menu(1)}]},
                *({"name": output, "image": str(work / "photo.png"), "save": False, "steps": [
                    {"planes": planes, "procedure": PROCEDURES["segment"],
                     "args": {"output": output}},
@@ -68,6 +80,15 @@ def test_shortcuts_open_the_dialog_and_segment_again(window_run):
     assert second["after"]["fingerprint"] != second["before"]["fingerprint"]
     layers_before = second["before"]["fingerprint"]["layers"]
     assert second["after"]["fingerprint"]["layers"][:2] == layers_before[:2]  # strokes kept
+
+
+def test_the_select_menu_lists_the_dialog_entry_then_segment_again(window_run):
+    """The second-last Select entry opens the dialog (its OK gives a layer mask); the last one,
+    after more strokes, segments again without a dialog."""
+    first, second = window_run["menu"]["steps"]
+    assert "layer_mask" in first["after"], "the second-last Select entry gave no layer mask"
+    assert second["after"]["fingerprint"] != second["before"]["fingerprint"], \
+        "the last Select entry did not segment again"
 
 
 @pytest.mark.parametrize("output", OUTPUTS)

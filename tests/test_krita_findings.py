@@ -1,6 +1,6 @@
 """What a Krita user notices around a run, on Krita 5.1 and 5.2 (tests/krita/drive_findings.py):
-one Edit > Undo restores the document exactly after every output mode, first run and Segment
-Again; the run lands on the document it started on; Segment Again keeps working; cut-out mode
+one Edit > Undo restores the document exactly after every output mode, first and refining run;
+the run lands on the document it started on; runs with last values keep working; cut-out mode
 refines from and replaces the previous cut-out; a moved layer is segmented in its own frame;
 a missing, broken or hanging engine says what to do; an oversized image is refused with a
 message and Krita lives on.
@@ -81,7 +81,7 @@ def write_case(work: Path) -> tuple[dict, list]:
     scribbles = np.array(Image.open(BENCHMARKS / "grabcut" / "scribbles" / f"{CASE}.png"))
     positive, negative = split_strokes(scribbles == 1), split_strokes(scribbles == 2)
     more_negative = negative[1] | across_the_top(truth())
-    # Round 1 adds a negative stroke across the object, so Segment Again changes the result;
+    # Round 1 adds a negative stroke across the object, so the refining run changes the result;
     # round 2 erases the positive strokes: only a current mask leaves something to select.
     rounds = [(positive[0], negative[0]), (positive[1], more_negative),
               (np.zeros_like(positive[0]), more_negative)]
@@ -131,38 +131,6 @@ def findings(request, tmp_path_factory, installed):
             "rounds": rounds, "work": work, "version": build.version}
 
 
-# Open in issue 11: Krita's scripting cannot group undo steps, and Krita run headless here lets
-# the plug-in activate no node (5.2 reports none at all), so Krita's own undoable actions
-# (Select Opaque, Convert) cannot always be used.
-# Strict, so a fix shows up as an unexpected pass and the mark must go.
-NO_ACTIVE_NODE = "5.2 headless: no active node for Krita's own undoable actions"
-KNOWN_FAILURES = {
-    ("first_run", "5.2", "selection"): f"{NO_ACTIVE_NODE}: the selection is set without an "
-                                       "undo step",
-    ("again", "5.2", "selection"): f"{NO_ACTIVE_NODE}: the selection is set without an undo "
-                                   "step",
-    ("again", "5.2", "layer_mask"): f"{NO_ACTIVE_NODE}: replacing the mask takes two undo "
-                                    "steps",
-    ("again", "5.2", "new_layer"): f"{NO_ACTIVE_NODE}: replacing the cut-out takes two undo "
-                                   "steps",
-}
-
-
-# Not strict: whether Krita 5.1 headless makes the cut-out from Insert Paint Layer the active node
-# before Segment Again varies from run to run (one step when it does, two when it does not).
-SOMETIMES = {("again", "5.1", "new_layer"): "5.1 headless: the new cut-out does not always "
-                                            "become the active node; then replacing it takes "
-                                            "two undo steps"}
-
-
-def mark_known_failure(request, case: str, findings: dict, output: str | None = None) -> None:
-    key = (case, findings["version"], output)
-    if key in KNOWN_FAILURES:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[key]))
-    elif key in SOMETIMES:
-        request.applymarker(pytest.mark.xfail(strict=False, reason=SOMETIMES[key]))
-
-
 def scenario(findings: dict, name: str) -> dict:
     """A scenario's results; missing when Krita died before writing them."""
     results = findings["results"]
@@ -189,8 +157,7 @@ def test_an_oversized_image_is_refused_with_a_message_and_krita_lives_on(finding
 
 
 @pytest.mark.parametrize("output", OUTPUTS)
-def test_one_undo_restores_the_document_after_a_first_run(request, findings, output):
-    mark_known_failure(request, "first_run", findings, output)
+def test_one_undo_restores_the_document_after_a_first_run(findings, output):
     steps = scenario(findings, "undo")[output]
     assert steps["first_message"] == ""
     assert steps["after_first"] != steps["before_first"], "the run changed nothing"
@@ -198,11 +165,10 @@ def test_one_undo_restores_the_document_after_a_first_run(request, findings, out
 
 
 @pytest.mark.parametrize("output", OUTPUTS)
-def test_one_undo_restores_the_document_after_segment_again(request, findings, output):
-    mark_known_failure(request, "again", findings, output)
+def test_one_undo_restores_the_document_after_segment_again(findings, output):
     steps = scenario(findings, "undo")[output]
     assert steps["second_message"] == "" and steps["again_message"] == ""
-    assert steps["after_again"] != steps["before_again"], "Segment Again changed nothing"
+    assert steps["after_again"] != steps["before_again"], "Segment with Last Values changed nothing"
     assert steps["undone_again"] == steps["before_again"]
 
 
@@ -225,8 +191,7 @@ def test_segment_again_keeps_working_with_several_documents_open(findings):
     assert seen["photo_children"].count(f"{MANIFEST['name']} mask") == 1
 
 
-def test_cut_out_segment_again_replaces_the_cut_out_and_refines_from_it(request, findings):
-    mark_known_failure(request, "cut_out", findings)
+def test_cut_out_segment_again_replaces_the_cut_out_and_refines_from_it(findings):
     seen = scenario(findings, "cut_out")
     assert seen["first_message"] == "" and seen["again_message"] == ""
     assert len(seen["cut_outs"]) == 1, seen["stack"]

@@ -231,7 +231,7 @@ def test_dialog_chooses_the_output_and_failures_show_a_message_box(session):
     assert seen["dialog_choices"] == [["layer_mask", "new_layer", "selection"]]
     assert seen["dialog_run"] == "" and seen["has_selection"]
     assert seen["progress_shown"]
-    assert seen["saved_output"] == "selection"  # remembered for Segment from Scribbles Again
+    assert seen["saved_output"] == "selection"  # remembered for Segment with Last Values
     assert seen["message_boxes"] == [seen["failing_run"]]
     assert "127.0.0.1:9" in seen["failing_run"]
 

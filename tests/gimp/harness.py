@@ -110,9 +110,14 @@ def run_gimp(work: Path, env: dict[str, str], display: str | None = None,
     log = work / "gimp.log"
     with open(log, "w") as output, subprocess.Popen(command, stdout=output,
                                                     stderr=subprocess.STDOUT) as process:
-        if display:
-            _press_keys_when_asked(process, work / "out", display, time.monotonic() + timeout)
-        process.wait(timeout)
+        try:
+            if display:
+                _press_keys_when_asked(process, work / "out", display,
+                                       time.monotonic() + timeout)
+            process.wait(timeout)
+        except BaseException:
+            process.kill()  # else leaving the with block waits for a GIMP that waits for keys
+            raise
     return subprocess.CompletedProcess(command, process.returncode, log.read_text(), "")
 
 
@@ -129,7 +134,11 @@ def _press_keys_when_asked(process: subprocess.Popen, out: Path, display: str,
     while process.poll() is None and time.monotonic() < deadline:
         for marker in out.glob(f"*{KEYS_MARKER}"):
             for arguments in json.loads(marker.read_text()):
-                subprocess.run(["xdotool", *arguments], env=dict(os.environ, DISPLAY=display),
-                               check=True, timeout=120)
+                try:
+                    subprocess.run(["xdotool", *arguments], check=True, timeout=120,
+                                   env=dict(os.environ, DISPLAY=display))
+                except subprocess.TimeoutExpired as error:
+                    raise AssertionError(f"GIMP never showed what `xdotool {shlex.join(arguments)}`"
+                                         f" waits for ({marker.stem})") from error
             marker.unlink()
         time.sleep(0.2)

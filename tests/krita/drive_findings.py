@@ -2,18 +2,20 @@
 
 Reads SCRIBBLESEG_KRITA_CASE (case.json: the photo, stroke rounds as raw BGRA files, output
 folder, the scenarios to run, in order) and runs each scenario on documents of its own:
-  undo        for each output: run, one Edit > Undo, run again, more strokes, Segment Again,
-              one Edit > Undo; a fingerprint of the document (every node's pixels, masks,
-              the selection) before and after each step
-  cut_out     cut-out, then Segment Again with only negative strokes left: one cut-out,
+  undo        for each output: run, one Edit > Undo, run again, more strokes, a run with
+              last values, one Edit > Undo; a fingerprint of the document (every node's
+              pixels, masks, the selection) before and after each step
+  cut_out     cut-out, then a run with last values and only negative strokes: one cut-out,
               refined from the first
   binding     for each output: start a run on document A, switch to document B while the
               engine works; both fingerprints after
-  repeats     Segment Again several times with other documents open, the new mask left active
+  repeats     runs with last values, several, with other documents open, the new mask active
   moved       the photo layer moved partly off the canvas, one run for two outputs
   engine      a missing, a broken and a hanging engine interpreter (progress texts, messages)
   oversized   a 4097 x 512 document: the run is refused and Krita still answers
 results.json is rewritten before each run, so a crash or a hang leaves what came before.
+Every wait is a `yield` of seconds (the harness resumes the driver from Krita's event loop), so
+Krita updates its Layers docker and active node between steps as it does between a user's clicks.
 """
 
 import faulthandler
@@ -22,9 +24,10 @@ import json
 import os
 import time
 import traceback
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
-from drive_segment import find, pump, trigger
+from drive_segment import RUN_TIMEOUT_S, find
 from krita import Krita
 from PyQt5.QtWidgets import QApplication, QMessageBox, QProgressDialog
 
@@ -39,10 +42,23 @@ def save() -> None:
     (OUT / "results.json").write_text(json.dumps(RESULTS, indent=1))
 
 
-def run(key: str) -> str:
+def run(key: str) -> Generator[float, None, str]:
     """Trigger a plug-in action ("segment", "repeat") and wait for its end: "" or the message."""
     save()
-    return trigger(extension(), action(key))
+    messages = []
+    extension().run_finished.connect(messages.append)
+    print(f"driver: trigger {key}", flush=True)
+    APP.action(action(key)).trigger()
+    return (yield from finished(messages))
+
+
+def finished(messages: list) -> Generator[float, None, str]:
+    """Wait until the run that reports into `messages` ends: "" or its message ("timeout")."""
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while not messages and time.monotonic() < deadline:
+        yield 0.05
+    extension().run_finished.disconnect(messages.append)
+    return messages[0] if messages else "timeout"
 
 
 def extension():
@@ -87,24 +103,24 @@ def fingerprint(document) -> dict:
             "selection": selection}
 
 
-def open_photo(layers: bool = True):
+def open_photo(layers: bool = True) -> Generator[float, None, object]:
     """The photo in a new view, with the scribble layers added by the plug-in (Positive active)."""
     document = APP.openDocument(CASE["image"])
     document.setBatchmode(True)
     APP.activeWindow().addView(document)
-    pump(0.3)
+    yield 0.3
     if layers:
         APP.action(action("add_layers")).trigger()
-        pump(0.3)
+        yield 0.3
     return document
 
 
-def activate(document) -> None:
+def activate(document) -> Iterator[float]:
     """Bring the document's view to the front, as clicking its tab does (Window.showView alone
     leaves the active document as it was)."""
     view = next(view for view in APP.activeWindow().views() if view.document() == document)
     view.setVisible()
-    pump(0.2)
+    yield 0.2
 
 
 def scribble(document, role: str):
@@ -122,11 +138,11 @@ def paint(document, round_index: int, x: int = 0, y: int = 0) -> None:
     document.waitForDone()
 
 
-def undo(document) -> None:
+def undo(document) -> Iterator[float]:
     """Edit > Undo once, as Ctrl+Z does."""
     APP.action("edit_undo").trigger()
     document.waitForDone()
-    pump(0.3)
+    yield 0.3
     save()
 
 
@@ -165,36 +181,36 @@ def top_cut_out(document):
 
 # --- scenarios ------------------------------------------------------------------------------
 
-def scenario_undo(seen: dict) -> None:
+def scenario_undo(seen: dict) -> Iterator[float]:
     for output in OUTPUTS:
-        document = open_photo()
+        document = yield from open_photo()
         paint(document, 0)
         set_output(output)
         seen[output] = steps = {"before_first": fingerprint(document)}
-        steps["first_message"] = run("segment")
+        steps["first_message"] = yield from run("segment")
         steps["after_first"] = fingerprint(document)
-        undo(document)
+        yield from undo(document)
         steps["undone_first"] = fingerprint(document)
-        steps["second_message"] = run("segment")
+        steps["second_message"] = yield from run("segment")
         paint(document, 1)
         steps["before_again"] = fingerprint(document)
-        steps["again_message"] = run("repeat")
+        steps["again_message"] = yield from run("repeat")
         steps["after_again"] = fingerprint(document)
-        undo(document)
+        yield from undo(document)
         steps["undone_again"] = fingerprint(document)
 
 
-def scenario_cut_out(seen: dict) -> None:
-    """Cut-out, then Segment Again with the positive strokes erased and more negative ones:
+def scenario_cut_out(seen: dict) -> Iterator[float]:
+    """Cut-out, then a run with last values, the positive strokes erased, more negative ones:
     only the previous cut-out, as the current mask, leaves something to select."""
-    document = open_photo()
+    document = yield from open_photo()
     size = (0, 0, document.width(), document.height())
     paint(document, 0)
     set_output("new_layer")
-    seen["first_message"] = run("segment")
+    seen["first_message"] = yield from run("segment")
     seen["first"] = dump_alpha("cut_out_1.raw", top_cut_out(document), size)
     paint(document, 2)
-    seen["again_message"] = run("repeat")
+    seen["again_message"] = yield from run("repeat")
     seen["again"] = dump_alpha("cut_out_2.raw", top_cut_out(document), size)
     stack = [node.name() for node in reversed(document.topLevelNodes())]
     seen["stack"] = stack
@@ -202,28 +218,25 @@ def scenario_cut_out(seen: dict) -> None:
     seen["target_index"] = stack.index(photo_of(document).name())
 
 
-def scenario_binding(seen: dict) -> None:
+def scenario_binding(seen: dict) -> Iterator[float]:
     for output in OUTPUTS:
-        first = open_photo()
+        first = yield from open_photo()
         paint(first, 0)
-        other = open_photo()
+        other = yield from open_photo()
         paint(other, 0)
-        activate(first)
+        yield from activate(first)
         seen[output] = {"started_on_first": APP.activeDocument() == first}
         set_output(output)
         first_before, other_before = fingerprint(first), fingerprint(other)
         messages = []
         extension().run_finished.connect(messages.append)
         APP.action(action("segment")).trigger()
-        activate(other)  # the user looks at another image while the engine works
+        yield from activate(other)  # the user looks at another image while the engine works
         seen[output]["switched"] = APP.activeDocument() == other
         switched_while_running = not messages
-        deadline = time.monotonic() + 300
-        while not messages and time.monotonic() < deadline:
-            pump(0.05)
-        extension().run_finished.disconnect(messages.append)
+        message = yield from finished(messages)
         seen[output].update({
-            "message": messages[0] if messages else "timeout",
+            "message": message,
             "switched_while_running": switched_while_running,
             "first_changed": fingerprint(first) != first_before,
             "first_has_result": has_result(first, output),
@@ -239,31 +252,31 @@ def has_result(document, output: str) -> bool:
     return document.selection() is not None
 
 
-def scenario_repeats(seen: dict) -> None:
+def scenario_repeats(seen: dict) -> Iterator[float]:
     for _ in range(2):
-        open_photo(layers=False)  # other documents open
-    document = open_photo()
+        yield from open_photo(layers=False)  # other documents open
+    document = yield from open_photo()
     paint(document, 0)
     set_output("layer_mask")
-    seen["messages"] = messages = [run("segment")]
+    seen["messages"] = messages = [(yield from run("segment"))]
     paint(document, 1)
     for _ in range(CASE["repeats"]):
-        messages.append(run("repeat"))
+        messages.append((yield from run("repeat")))
     seen["photo_children"] = [child.name() for child in photo_of(document).childNodes()]
 
 
-def scenario_moved(seen: dict) -> None:
+def scenario_moved(seen: dict) -> Iterator[float]:
     """The photo moved by `offset`, partly off the canvas; the strokes painted where the moved
     photo shows them. The result is read in the layer's own frame."""
     dx, dy = CASE["offset"]
     for output in ("layer_mask", "new_layer"):
-        document = open_photo()
+        document = yield from open_photo()
         width, height = document.width(), document.height()
         photo = photo_of(document)
         photo.move(dx, dy)
         paint(document, 0, dx, dy)
         set_output(output)
-        message = run("segment")
+        message = yield from run("segment")
         if output == "layer_mask":
             result = next((child for child in photo.childNodes()
                            if child.type() == "transparencymask"), None)
@@ -293,12 +306,12 @@ def watch_messages(seen: dict):
     return look
 
 
-def scenario_engine(seen: dict) -> None:
+def scenario_engine(seen: dict) -> Iterator[float]:
     """Each broken engine on a fresh runtime folder (no host running there), out of batch
     mode, as a user sees it."""
     from PyQt5.QtCore import QTimer
 
-    document = open_photo()
+    document = yield from open_photo()
     paint(document, 0)
     set_output("layer_mask")
     before = fingerprint(document)
@@ -314,9 +327,9 @@ def scenario_engine(seen: dict) -> None:
             timer.timeout.connect(watch_messages(record))
             timer.start(100)
             started = time.monotonic()
-            record["message"] = run("repeat")
+            record["message"] = yield from run("repeat")
             record["seconds"] = round(time.monotonic() - started, 2)
-            pump(0.5)
+            yield 0.5
             timer.stop()
             record["unchanged"] = fingerprint(document) == before
     finally:
@@ -328,20 +341,20 @@ def scenario_engine(seen: dict) -> None:
                 os.environ[name] = value
 
 
-def scenario_oversized(seen: dict) -> None:
+def scenario_oversized(seen: dict) -> Iterator[float]:
     width, height = CASE["oversized"]
     document = APP.createDocument(width, height, "oversized", "RGBA", "U8", "", 72.0)
     document.setBatchmode(True)
     APP.activeWindow().addView(document)
-    pump(0.3)
+    yield 0.3
     APP.action(action("add_layers")).trigger()
-    pump(0.3)
+    yield 0.3
     block = bytes([0, 255, 0, 255]) * (64 * 64)
     scribble(document, "positive").setPixelData(block, 100, 100, 64, 64)
     document.waitForDone()
     set_output("layer_mask")
-    seen["message"] = run("segment")
-    pump(1.0)
+    seen["message"] = yield from run("segment")
+    yield 1.0
     seen["alive"] = APP.activeDocument() is not None
 
 
@@ -350,18 +363,18 @@ SCENARIOS = {"undo": scenario_undo, "cut_out": scenario_cut_out, "binding": scen
              "oversized": scenario_oversized}
 
 
-def main() -> int:
+def main() -> Generator[float, None, int]:
     faulthandler.dump_traceback_later(240, repeat=True)  # where a hung run waits, in the log
     APP.setBatchmode(True)
     RESULTS["krita_version"] = APP.version()
-    document = open_photo(layers=False)
+    document = yield from open_photo(layers=False)
     RESULTS["size"] = size = [document.width(), document.height()]
     (OUT / "photo.bgra").write_bytes(bytes(photo_of(document).pixelData(0, 0, *size)))
     for name in CASE["scenarios"]:
         print(f"driver: scenario {name}", flush=True)
         RESULTS[name] = {}
         try:
-            SCENARIOS[name](RESULTS[name])
+            yield from SCENARIOS[name](RESULTS[name])
         except Exception:  # the next scenarios still run; the test shows this one's error
             RESULTS[name]["error"] = traceback.format_exc()
             print(RESULTS[name]["error"], flush=True)

@@ -2,11 +2,11 @@
 transparency mask on the target, a cut-out layer above it, or the selection.
 
 Krita's scripting API cannot group undo steps, and its pixel and selection writes make none. So
-a result that replaces an earlier one (Segment Again) goes through Krita's own undoable actions:
-the earlier node carries the new pixels while Krita's Convert copies it into a new node, then
-gets its own pixels back, so one Edit > Undo restores it exactly. Those actions work on the
-active node; where Krita does not let the plug-in activate it, the result still replaces the
-earlier one, in two undo steps.
+a result that replaces an earlier one (a refining run) goes through Krita's own undoable
+actions: the earlier node carries the new pixels while Krita's Convert copies it into a new
+node, then gets its own pixels back, so one Edit > Undo restores it exactly. Those actions
+work on the active node; where Krita does not let the plug-in activate it, the result still
+replaces the earlier one, in two undo steps.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ CUT_OUT_OUTPUTS = (OUTPUT_NEW_LAYER, OUTPUT_SELECTION)  # the worker builds thei
 # Krita 5.1 has no createTransparencyMask; its own "Add Transparency Mask" action builds one
 # from the global selection on the active layer.
 ADD_TRANSPARENCY_MASK_ACTION = "add_new_transparency_mask"
-DESELECT_ACTION = "deselect"
 ACTIVATION_EVENT_ROUNDS = 5  # event loop turns for setActiveNode to take effect
 SELECT_OPAQUE_ACTION = "selectopaque"  # the active layer's alpha as the selection, undoable
 ADD_PAINT_LAYER_ACTION = "add_new_paint_layer"  # above the active node, undoable
@@ -138,21 +137,19 @@ def _check_in_front(document) -> None:
 
 
 def _mask_through_action(document, inputs: RunInputs, alpha: bytes):
-    """Krita 5.1: run "Add Transparency Mask" on a selection holding the result, then move the
-    new mask onto the target if Krita's active layer was another one; restore the selection."""
+    """Krita 5.1: "Add Transparency Mask" with no selection (so that undoing it brings no
+    selection back), the result written into the new mask, moved onto the target if Krita's
+    active layer was another one; the user's selection restored."""
     previous = document.selection()
     before = _node_ids(document)
     # The action sometimes adds nothing while the mask of the last run is active (an
     # allowAsChild assertion in Krita's log); where activation fails the mask is moved below.
     _activate(document, inputs.target)
-    document.setSelection(selection_from(alpha, inputs))
+    document.setSelection(None)  # neither this nor the restore below makes an undo step
     Krita.instance().action(ADD_TRANSPARENCY_MASK_ACTION).trigger()
     document.waitForDone()
     created = [node for node in _new_nodes(document, before) if node.type() == TRANSPARENCY_MASK]
-    if previous is not None:
-        document.setSelection(previous)
-    elif document.selection() is not None:
-        Krita.instance().action(DESELECT_ACTION).trigger()
+    document.setSelection(previous)
     if not created:
         raise ScribbleSegError("OutputFailed", "Krita did not add the transparency mask. "
                                "Select a paint layer and run again.")
@@ -160,6 +157,7 @@ def _mask_through_action(document, inputs: RunInputs, alpha: bytes):
     if node_id(mask.parentNode()) != node_id(inputs.target):
         _remove(document, mask)
         inputs.target.addChildNode(mask, None)
+    mask.setPixelData(alpha, *inputs.box)  # undoing the addition removes the mask whole
     document.waitForDone()
     return mask
 
