@@ -27,7 +27,7 @@ import traceback
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
-from drive_segment import RUN_TIMEOUT_S, find
+from drive_segment import find, finished, trigger
 from krita import Krita
 from PyQt5.QtWidgets import QApplication, QMessageBox, QProgressDialog
 
@@ -45,20 +45,7 @@ def save() -> None:
 def run(key: str) -> Generator[float, None, str]:
     """Trigger a plug-in action ("segment", "repeat") and wait for its end: "" or the message."""
     save()
-    messages = []
-    extension().run_finished.connect(messages.append)
-    print(f"driver: trigger {key}", flush=True)
-    APP.action(action(key)).trigger()
-    return (yield from finished(messages))
-
-
-def finished(messages: list) -> Generator[float, None, str]:
-    """Wait until the run that reports into `messages` ends: "" or its message ("timeout")."""
-    deadline = time.monotonic() + RUN_TIMEOUT_S
-    while not messages and time.monotonic() < deadline:
-        yield 0.05
-    extension().run_finished.disconnect(messages.append)
-    return messages[0] if messages else "timeout"
+    return (yield from trigger(extension(), action(key)))
 
 
 def extension():
@@ -234,7 +221,7 @@ def scenario_binding(seen: dict) -> Iterator[float]:
         yield from activate(other)  # the user looks at another image while the engine works
         seen[output]["switched"] = APP.activeDocument() == other
         switched_while_running = not messages
-        message = yield from finished(messages)
+        message = yield from finished(extension(), messages)
         seen[output].update({
             "message": message,
             "switched_while_running": switched_while_running,

@@ -2,19 +2,21 @@
 
 Opens the photo, paints the strokes, scales the document (strokes included) to the size in
 case.json, runs each output mode and writes the plug-in's timings (reading the layers, the
-engine host round trip, writing the result) to overhead.json.
+engine host round trip, writing the result) to overhead.json. Waits are yields (see
+drive_segment.py).
 """
 
 import json
 import os
 import time
+from collections.abc import Generator
 from pathlib import Path
 
-from drive_segment import pump, trigger
+from drive_segment import trigger
 from krita import Krita
 
 
-def main() -> int:
+def main() -> Generator[float, None, int]:
     import scribbleseg_krita
     from scribbleseg_krita.scribbleseg_editor.settings import RunOptions, save_last_options
 
@@ -26,10 +28,10 @@ def main() -> int:
     document = app.openDocument(case["image"])
     document.setBatchmode(True)
     app.activeWindow().addView(document)
-    pump(0.3)
+    yield 0.3
     width, height = document.width(), document.height()
     app.action(actions["add_layers"]).trigger()
-    pump(0.3)
+    yield 0.3
     for role in ("positive", "negative"):
         name = extension.manifest["layers"][role]
         layer = next(node for node in document.topLevelNodes() if node.name() == name)
@@ -41,7 +43,7 @@ def main() -> int:
     for output in ("layer_mask", "new_layer", "selection"):
         save_last_options(RunOptions(output=output))
         started = time.perf_counter()
-        message = trigger(extension, actions["segment"])
+        message = yield from trigger(extension, actions["segment"])
         runs.append({"output": output, "message": message,
                      "total": time.perf_counter() - started, **extension.last_timings})
     Path(case["out"], "overhead.json").write_text(json.dumps(

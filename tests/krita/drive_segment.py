@@ -4,37 +4,38 @@ Reads SCRIBBLESEG_KRITA_CASE (case.json: the photo, stroke layers as raw BGRA fi
 folder), then: opens the photo, adds the scribble layers with the plug-in's action, paints round 1,
 runs Segment from Scribbles once for each output mode, paints round 2 (more strokes), runs
 Segment again, tries a run that must fail, and saves .kra and .png. Everything the test checks
-goes to results.json and raw files in the output folder.
+goes to results.json and raw files in the output folder. Every wait is a `yield` of seconds: the
+harness resumes the driver from Krita's event loop, as a user's next click is.
 """
 
 import json
 import os
 import time
+from collections.abc import Generator
 from pathlib import Path
 
 from krita import InfoObject, Krita
-from PyQt5.QtCore import QCoreApplication, QTimer
+from PyQt5.QtCore import QTimer
 from PyQt5.QtWidgets import QApplication, QComboBox, QDialog, QMessageBox, QProgressDialog
 
 RUN_TIMEOUT_S = 400
 
 
-def pump(seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        QCoreApplication.processEvents()
-        time.sleep(0.01)
-
-
-def trigger(extension, action_id: str) -> str:
+def trigger(extension, action_id: str) -> Generator[float, None, str]:
     """Trigger a plug-in action and wait for its run to end; "" on success, else the message."""
     print(f"driver: trigger {action_id}", flush=True)
     messages = []
     extension.run_finished.connect(messages.append)
     Krita.instance().action(action_id).trigger()
+    return (yield from finished(extension, messages))
+
+
+def finished(extension, messages: list) -> Generator[float, None, str]:
+    """Wait until the run reporting into `messages` (connected to run_finished) ends: "" or
+    its message ("timeout")."""
     deadline = time.monotonic() + RUN_TIMEOUT_S
     while not messages and time.monotonic() < deadline:
-        pump(0.02)
+        yield 0.02
     extension.run_finished.disconnect(messages.append)
     return messages[0] if messages else "timeout"
 
@@ -56,13 +57,13 @@ def find(document, name: str, under=None):
     return None
 
 
-def undo_then_redo(app, document, name: str) -> dict:
+def undo_then_redo(app, document, name: str) -> Generator[float, None, dict]:
     """Whether one Edit > Undo removes the node `name` and Edit > Redo brings it back."""
     seen = {}
     for action in ("edit_undo", "edit_redo"):
         app.action(action).trigger()
         document.waitForDone()
-        pump(0.2)
+        yield 0.2
         seen[action] = find(document, name) is not None
     return seen
 
@@ -77,7 +78,7 @@ def menu_texts(window) -> list[str]:
     return []
 
 
-def main() -> int:
+def main() -> Generator[float, None, int]:
     import scribbleseg_krita
     from scribbleseg_krita.scribbleseg_editor.settings import RunOptions, save_last_options
 
@@ -97,7 +98,7 @@ def main() -> int:
     document = app.openDocument(case["image"])
     document.setBatchmode(True)
     window.addView(document)
-    pump(0.5)
+    yield 0.5
     photo = document.topLevelNodes()[0]
     width, height = document.width(), document.height()
     (out / "photo.bgra").write_bytes(bytes(photo.pixelData(0, 0, width, height)))
@@ -105,9 +106,9 @@ def main() -> int:
 
     trigger_add = app.action(actions["add_layers"])
     trigger_add.trigger()
-    pump(0.3)
+    yield 0.3
     trigger_add.trigger()  # a second time adds nothing
-    pump(0.3)
+    yield 0.3
     results["after_add_layers"] = layer_tree(document)
     positive = find(document, manifest["layers"]["positive"])
     negative = find(document, manifest["layers"]["negative"])
@@ -128,7 +129,7 @@ def main() -> int:
     cut_out_name = f"{photo.name()} ({extension.product} cut-out)"
     for output in ("layer_mask", "new_layer", "selection"):
         save_last_options(RunOptions(output=output))
-        record(output, trigger(extension, actions["segment"]))
+        record(output, (yield from trigger(extension, actions["segment"])))
         if output == "layer_mask":
             mask = find(document, mask_name, under=photo)
             (out / "round1_layer_mask.raw").write_bytes(bytes(mask.pixelData(0, 0, width, height)))
@@ -136,14 +137,14 @@ def main() -> int:
             layer = find(document, cut_out_name)
             (out / "round1_new_layer.bgra").write_bytes(
                 bytes(layer.pixelData(0, 0, width, height)))
-            results["undo"] = undo_then_redo(app, document, cut_out_name)
+            results["undo"] = yield from undo_then_redo(app, document, cut_out_name)
         else:
             (out / "round1_selection.raw").write_bytes(
                 bytes(document.selection().pixelData(0, 0, width, height)))
 
     paint(1)
     save_last_options(RunOptions(output="layer_mask"))
-    record("again", trigger(extension, actions["repeat"]))
+    record("again", (yield from trigger(extension, actions["repeat"])))
     mask = find(document, mask_name, under=photo)
     (out / "round2_layer_mask.raw").write_bytes(bytes(mask.pixelData(0, 0, width, height)))
 
@@ -151,7 +152,7 @@ def main() -> int:
     before = layer_tree(document)
     save_last_options(RunOptions(output="new_layer", engine="cloud",
                                  endpoint="http://127.0.0.1:9/"))
-    record("failing", trigger(extension, actions["repeat"]))
+    record("failing", (yield from trigger(extension, actions["repeat"])))
     results["failed_run_unchanged"] = layer_tree(document) == before
 
     for node in (positive, negative, find(document, cut_out_name)):
@@ -168,20 +169,22 @@ def main() -> int:
     positive.setPixelData(bytes(len(kept)), 0, 0, width, height)
     document.waitForDone()
     save_last_options(RunOptions(output="selection"))
-    record("negative_only", trigger(extension, actions["repeat"]))
+    record("negative_only", (yield from trigger(extension, actions["repeat"])))
     app.action("deselect").trigger()
     positive.setPixelData(kept, 0, 0, width, height)
     document.waitForDone()
 
-    results["interactive"] = run_interactively(app, extension, document)
-    results["formats"] = [run_in_format(app, window, extension, case, out, *wanted)
-                          for wanted in FORMAT_CASES]
-    results["custom_names"] = run_oversized_with_custom_names(app, window, extension)
+    results["interactive"] = yield from run_interactively(app, extension, document)
+    results["formats"] = []
+    for wanted in FORMAT_CASES:
+        results["formats"].append((yield from run_in_format(app, window, extension, case, out,
+                                                           *wanted)))
+    results["custom_names"] = yield from run_oversized_with_custom_names(app, window, extension)
     (out / "results.json").write_text(json.dumps(results, indent=1))
     return 0
 
 
-def run_oversized_with_custom_names(app, window, extension) -> dict:
+def run_oversized_with_custom_names(app, window, extension) -> Generator[float, None, dict]:
     """Scribble layer names from the settings file (none of them the manifest's): Add Scribble
     Layers twice, a stroke on the new positive layer, then Segment on a 4097 px wide image,
     which must be refused with a message (the driver going on shows Krita survived)."""
@@ -194,15 +197,16 @@ def run_oversized_with_custom_names(app, window, extension) -> dict:
     document = app.createDocument(4097, 64, "oversized", "RGBA", "U8", "", 72.0)
     document.setBatchmode(True)
     window.addView(document)
-    pump(0.3)
+    yield 0.3
     add = app.action(extension.manifest["actions"]["add_layers"]["krita_action"])
     for _ in range(2):
         add.trigger()
-        pump(0.3)
+        yield 0.3
     names = [node.name() for node in document.topLevelNodes()]
     find(document, "Object").setPixelData(bytes([0, 255, 0, 255]) * 4097 * 2, 0, 30, 4097, 2)
     document.waitForDone()
-    message = trigger(extension, extension.manifest["actions"]["segment"]["krita_action"])
+    message = yield from trigger(extension,
+                                 extension.manifest["actions"]["segment"]["krita_action"])
     path.write_text(json.dumps(saved))
     return {"layers": names, "message": message}
 
@@ -213,7 +217,8 @@ FORMAT_CASES = [("RGBA", "U16", "sRGB-elle-V2-srgbtrc", "new_layer"),
                 ("GRAYA", "U8", "Gray-D50-elle-V2-srgbtrc", "selection")]
 
 
-def run_in_format(app, window, extension, case, out, model, depth, profile_text, output) -> dict:
+def run_in_format(app, window, extension, case, out, model, depth, profile_text,
+                  output) -> Generator[float, None, dict]:
     """The photo converted to another colour space, all strokes painted, the Positive layer
     moved by case["offset"] (its pixels pre-shifted back), one run; dumps the result."""
     from scribbleseg_krita.scribbleseg_editor.settings import RunOptions, save_last_options
@@ -221,10 +226,10 @@ def run_in_format(app, window, extension, case, out, model, depth, profile_text,
     document = app.openDocument(case["image"])
     document.setBatchmode(True)
     window.addView(document)
-    pump(0.3)
+    yield 0.3
     width, height = document.width(), document.height()
     app.action(extension.manifest["actions"]["add_layers"]["krita_action"]).trigger()
-    pump(0.3)
+    yield 0.3
     positive = find(document, extension.manifest["layers"]["positive"])
     negative = find(document, extension.manifest["layers"]["negative"])
     positive.setPixelData(Path(case["shifted_positive"]).read_bytes(), 0, 0, width, height)
@@ -234,7 +239,8 @@ def run_in_format(app, window, extension, case, out, model, depth, profile_text,
     document.setColorSpace(model, depth, profile)
     document.waitForDone()
     save_last_options(RunOptions(output=output))
-    message = trigger(extension, extension.manifest["actions"]["segment"]["krita_action"])
+    message = yield from trigger(extension,
+                                 extension.manifest["actions"]["segment"]["krita_action"])
     photo = document.topLevelNodes()[0]
     name = f"{model}_{depth}"
     (out / f"{name}_photo.raw").write_bytes(bytes(photo.pixelData(0, 0, width, height)))
@@ -250,7 +256,7 @@ def run_in_format(app, window, extension, case, out, model, depth, profile_text,
             "positive_position": [positive.position().x(), positive.position().y()]}
 
 
-def run_interactively(app, extension, document) -> dict:
+def run_interactively(app, extension, document) -> Generator[float, None, dict]:
     """Out of batch mode, as a user: the dialog opens (choose "Selection", OK), the run ends;
     then a run that fails shows its reason in a message box."""
     from scribbleseg_krita.scribbleseg_editor.settings import (
@@ -282,12 +288,12 @@ def run_interactively(app, extension, document) -> dict:
     app.setBatchmode(False)
     actions = {key: spec["krita_action"] for key, spec in extension.manifest["actions"].items()}
     save_last_options(RunOptions(output="layer_mask"))
-    seen["dialog_run"] = trigger(extension, actions["segment"])
+    seen["dialog_run"] = yield from trigger(extension, actions["segment"])
     seen["saved_output"] = last_options(extension.manifest).output
     seen["has_selection"] = document.selection() is not None
     save_last_options(RunOptions(engine="cloud", endpoint="http://127.0.0.1:9/"))
-    seen["failing_run"] = trigger(extension, actions["repeat"])
-    pump(0.5)
+    seen["failing_run"] = yield from trigger(extension, actions["repeat"])
+    yield 0.5
     timer.stop()
     app.setBatchmode(True)
     app.action("deselect").trigger()
