@@ -128,7 +128,7 @@ def undo_run(tmp_path_factory, installed):
 
 
 @pytest.mark.parametrize("output", OUTPUTS)
-@pytest.mark.parametrize("run", [0, 2], ids=["first_run", "segment_again"])
+@pytest.mark.parametrize("run", [0, 2], ids=["first_run", "refining_run"])
 def test_one_ctrl_z_restores_the_image(undo_run, output, run):
     step = undo_run[output]["steps"][run]
     assert step["run"]["status"] == "success", step["run"]["message"]

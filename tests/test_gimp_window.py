@@ -72,7 +72,7 @@ def window_run(tmp_path_factory, installed):
     return json.loads((Path(work) / "out" / "results.json").read_text())
 
 
-def test_shortcuts_open_the_dialog_and_segment_again(window_run):
+def test_shortcuts_open_the_dialog_and_segment_with_last_values(window_run):
     """Ctrl+Alt+Shift+M opens the dialog (OK with its defaults gives a layer mask); after more
     strokes Ctrl+Alt+Shift+R segments again without a dialog and changes the mask."""
     first, second = window_run["shortcut"]["steps"]
@@ -82,7 +82,7 @@ def test_shortcuts_open_the_dialog_and_segment_again(window_run):
     assert second["after"]["fingerprint"]["layers"][:2] == layers_before[:2]  # strokes kept
 
 
-def test_the_select_menu_lists_the_dialog_entry_then_segment_again(window_run):
+def test_the_select_menu_lists_the_dialog_entry_then_segment_with_last_values(window_run):
     """The second-last Select entry opens the dialog (its OK gives a layer mask); the last one,
     after more strokes, segments again without a dialog."""
     first, second = window_run["menu"]["steps"]

@@ -165,10 +165,10 @@ def test_one_undo_restores_the_document_after_a_first_run(findings, output):
 
 
 @pytest.mark.parametrize("output", OUTPUTS)
-def test_one_undo_restores_the_document_after_segment_again(findings, output):
+def test_one_undo_restores_the_document_after_a_refining_run(findings, output):
     steps = scenario(findings, "undo")[output]
     assert steps["second_message"] == "" and steps["again_message"] == ""
-    assert steps["after_again"] != steps["before_again"], "Segment with Last Values changed nothing"
+    assert steps["after_again"] != steps["before_again"], "the refining run changed nothing"
     assert steps["undone_again"] == steps["before_again"]
 
 
@@ -185,13 +185,13 @@ def test_switching_documents_mid_run_changes_nothing_elsewhere(findings, output)
         assert "cancel" in seen["message"].lower() and not seen["first_changed"]
 
 
-def test_segment_again_keeps_working_with_several_documents_open(findings):
+def test_runs_with_last_values_keep_working_with_several_documents_open(findings):
     seen = scenario(findings, "repeats")
     assert seen["messages"] == [""] * len(seen["messages"])
     assert seen["photo_children"].count(f"{MANIFEST['name']} mask") == 1
 
 
-def test_cut_out_segment_again_replaces_the_cut_out_and_refines_from_it(findings):
+def test_a_refining_cut_out_run_replaces_the_cut_out_and_refines_from_it(findings):
     seen = scenario(findings, "cut_out")
     assert seen["first_message"] == "" and seen["again_message"] == ""
     assert len(seen["cut_outs"]) == 1, seen["stack"]

@@ -14,8 +14,7 @@ folder, the scenarios to run, in order) and runs each scenario on documents of i
   engine      a missing, a broken and a hanging engine interpreter (progress texts, messages)
   oversized   a 4097 x 512 document: the run is refused and Krita still answers
 results.json is rewritten before each run, so a crash or a hang leaves what came before.
-Every wait is a `yield` of seconds (the harness resumes the driver from Krita's event loop), so
-Krita updates its Layers docker and active node between steps as it does between a user's clicks.
+Every wait is a `yield` of seconds, resumed from Krita's event loop (see the harness).
 """
 
 import faulthandler

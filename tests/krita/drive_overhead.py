@@ -3,7 +3,7 @@
 Opens the photo, paints the strokes, scales the document (strokes included) to the size in
 case.json, runs each output mode and writes the plug-in's timings (reading the layers, the
 engine host round trip, writing the result) to overhead.json. Waits are yields (see
-drive_segment.py).
+the harness).
 """
 
 import json

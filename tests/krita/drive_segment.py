@@ -3,9 +3,9 @@
 Reads SCRIBBLESEG_KRITA_CASE (case.json: the photo, stroke layers as raw BGRA files, output
 folder), then: opens the photo, adds the scribble layers with the plug-in's action, paints round 1,
 runs Segment from Scribbles once for each output mode, paints round 2 (more strokes), runs
-Segment again, tries a run that must fail, and saves .kra and .png. Everything the test checks
-goes to results.json and raw files in the output folder. Every wait is a `yield` of seconds: the
-harness resumes the driver from Krita's event loop, as a user's next click is.
+Segment with Last Values, tries a run that must fail, and saves .kra and .png. Everything the
+test checks goes to results.json and raw files in the output folder. Every wait is a `yield` of
+seconds, resumed from Krita's event loop (see the harness).
 """
 
 import json

@@ -60,7 +60,7 @@ def default_options(manifest: dict) -> RunOptions:
 
 
 def last_options(manifest: dict) -> RunOptions:
-    """The options of the last run (for "Segment again"), else the manifest's defaults."""
+    """The options of the last run (for Segment with Last Values), else the manifest's defaults."""
     saved = load_settings().get("last_run")
     defaults = default_options(manifest)
     return _valid_options(saved, defaults) if isinstance(saved, dict) else defaults

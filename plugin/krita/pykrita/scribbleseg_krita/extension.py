@@ -66,7 +66,7 @@ class ScribbleSegExtension(Extension):
         pass
 
     def createActions(self, window) -> None:
-        handlers = {"segment": self.segment_with_dialog, "repeat": self.segment_again,
+        handlers = {"segment": self.segment_with_dialog, "repeat": self.segment_with_last_values,
                     "add_layers": self.add_scribble_layers}
         for key, handler in handlers.items():
             spec = self.manifest["actions"][key]
@@ -87,7 +87,7 @@ class ScribbleSegExtension(Extension):
         save_last_options(options)
         self.segment(options)
 
-    def segment_again(self) -> None:
+    def segment_with_last_values(self) -> None:
         self.segment(last_options(self.manifest))
 
     def add_scribble_layers(self) -> None:

@@ -30,8 +30,8 @@ OUTPUT_LAYER_MASK = "layer_mask"
 OUTPUT_NEW_LAYER = "new_layer"
 OUTPUT_SELECTION = "selection"
 CUT_OUT_OUTPUTS = (OUTPUT_NEW_LAYER, OUTPUT_SELECTION)  # the worker builds their cut-out
-# Krita 5.1 has no createTransparencyMask; its own "Add Transparency Mask" action builds one
-# from the global selection on the active layer.
+# Krita 5.1 has no createTransparencyMask; its own "Add Transparency Mask" action adds one to
+# the active layer, undoably (opaque when there is no selection).
 ADD_TRANSPARENCY_MASK_ACTION = "add_new_transparency_mask"
 ACTIVATION_EVENT_ROUNDS = 5  # event loop turns for setActiveNode to take effect
 SELECT_OPAQUE_ACTION = "selectopaque"  # the active layer's alpha as the selection, undoable
