@@ -66,7 +66,9 @@ def test_bench_measures_with_and_without_the_subject_model(
     assert main(argv) == 0
     report = json.loads(report_file.read_text())
     # The scribble model's files are in git, so it is measured too.
-    assert [c["name"] for c in report["configurations"]] == ["no prior", "prior", "scribble model"]
+    assert [c["name"] for c in report["configurations"]] == [
+        "no prior", "prior", "scribble model", "prior + scribble model"
+    ]
     assert report["prior"]["provider"].endswith("ExecutionProvider")
     assert f"prior: {MODEL_FILE} on {report['prior']['provider']}" in capsys.readouterr().out
 

@@ -14,14 +14,15 @@ from pathlib import Path
 
 import torch
 
-from scribbleseg.engine.scribble_model import GRID, SIDE
+from scribbleseg.engine.scribble_model import DECODER_FILE, ENCODER_FILE, GRID, SIDE
 from scribbleseg_training.cache import build_cache
 from scribbleseg_training.encoder import WEIGHTS_PACKAGE, pretrained_encoder
-from scribbleseg_training.export import export_models, write_card
+from scribbleseg_training.export import export_decoder, export_encoder, write_card
 from scribbleseg_training.train import TrainSettings, train
 
 ROOT = Path(__file__).resolve().parents[3]
-DEFAULT_CASES = 3200
+DEFAULT_CASES = 12000  # two per training photo, then crops of them (samples.make_case)
+DEFAULT_VALIDATION = 160  # cases from 80 photos that no training case uses
 
 
 def parse(arguments: list[str]) -> argparse.Namespace:
@@ -30,6 +31,7 @@ def parse(arguments: list[str]) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=ROOT / "models")
     parser.add_argument("--cache", type=Path, default=ROOT / ".cache/features")
     parser.add_argument("--cases", type=int, default=DEFAULT_CASES)
+    parser.add_argument("--validation", type=int, default=DEFAULT_VALIDATION)
     parser.add_argument("--steps", type=int, default=TrainSettings.steps)
     parser.add_argument("--seed", type=int, default=TrainSettings.seed)
     parser.add_argument("--threads", type=int, default=2)
@@ -40,15 +42,18 @@ def main(arguments: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if arguments is None else arguments)
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    differences = {ENCODER_FILE: export_encoder(pretrained_encoder(), args.out)}
     started = time.perf_counter()
-    cache = build_cache(args.data, args.cache, args.cases, args.seed)
+    cache = build_cache(args.data, args.cache, args.cases, args.validation, args.seed,
+                        args.out / ENCODER_FILE)
     cache_seconds = time.perf_counter() - started
     settings = TrainSettings(steps=args.steps, seed=args.seed)
     decoder, history = train(cache, settings)
-    args.out.mkdir(parents=True, exist_ok=True)
-    differences = export_models(pretrained_encoder(), decoder.eval(), args.out)
+    differences[DECODER_FILE] = export_decoder(decoder.eval(), args.out)
     card = write_card(args.out, {
-        **asdict(settings), "cases": args.cases, "threads": args.threads, "side": SIDE,
+        **asdict(settings), "cases": args.cases, "validation_cases": args.validation,
+        "threads": args.threads, "side": SIDE,
         "grid": GRID, "weights": WEIGHTS_PACKAGE, "torch": torch.__version__,
         "losses": history.losses, "validation": history.validation, "onnx": differences,
         "seconds": history.seconds, "cache_seconds": cache_seconds,

@@ -6,8 +6,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from scribbleseg.engine.scribble_model import FEATURE_CHANNELS, FEATURE_NAMES
-
 # Indices of the MBConv blocks whose outputs are the features at 1/8, 1/16 and 1/32
 # (40, 112 and 192 channels); the blocks after the last one are not used.
 FEATURE_BLOCKS = (4, 10, 14)
@@ -45,9 +43,3 @@ def pretrained_encoder() -> Encoder:
         parameter.requires_grad_(False)
     return encoder
 
-
-def check_feature_shapes(features: tuple[torch.Tensor, ...]) -> None:
-    """The encoder gives what scribble_model.py promises the decoder."""
-    channels = tuple(feature.shape[1] for feature in features)
-    if channels != FEATURE_CHANNELS:
-        raise ValueError(f"encoder gives {dict(zip(FEATURE_NAMES, channels, strict=True))}")

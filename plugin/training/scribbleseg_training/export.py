@@ -46,16 +46,18 @@ def export_onnx(module: torch.nn.Module, inputs: tuple, path: Path, inputs_names
         )
 
 
-def export_models(encoder, decoder, out_dir: Path) -> dict[str, float]:
-    """Write both ONNX files; the largest difference to PyTorch on the fixed inputs, per file."""
-    image, decoder_inputs = example_inputs()
+def export_encoder(encoder: torch.nn.Module, out_dir: Path) -> float:
+    """Write the encoder's ONNX file; its largest difference to PyTorch on the fixed inputs."""
+    image, _ = example_inputs()
     export_onnx(encoder, (image,), out_dir / ENCODER_FILE, ["image"], FEATURE_NAMES)
-    export_onnx(decoder, decoder_inputs, out_dir / DECODER_FILE,
-                [*FEATURE_NAMES, "strokes"], ["logits"])
-    return {
-        ENCODER_FILE: onnx_difference(encoder, (image,), out_dir / ENCODER_FILE),
-        DECODER_FILE: onnx_difference(decoder, decoder_inputs, out_dir / DECODER_FILE),
-    }
+    return onnx_difference(encoder, (image,), out_dir / ENCODER_FILE)
+
+
+def export_decoder(decoder: torch.nn.Module, out_dir: Path) -> float:
+    """Write the decoder's ONNX file; its largest difference to PyTorch on the fixed inputs."""
+    _, inputs = example_inputs()
+    export_onnx(decoder, inputs, out_dir / DECODER_FILE, [*FEATURE_NAMES, "strokes"], ["logits"])
+    return onnx_difference(decoder, inputs, out_dir / DECODER_FILE)
 
 
 def onnx_difference(module: torch.nn.Module, inputs: tuple, path: Path) -> float:
@@ -76,6 +78,15 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def loss_summary(losses: list[tuple[int, float]], points: int = 10) -> list[tuple[int, float]]:
+    """The logged (step, mean loss) windows merged into at most `points` groups of equal count:
+    (last step of the group, mean of its windows)."""
+    groups = np.array_split(np.arange(len(losses)), min(points, len(losses)))
+    return [
+        (losses[group[-1]][0], float(np.mean([losses[i][1] for i in group]))) for group in groups
+    ]
+
+
 def write_card(out_dir: Path, facts: dict) -> Path:
     """models/scribble-model.md from the run's facts (see __main__.py for the keys)."""
     checksums = "\n".join(
@@ -84,7 +95,7 @@ def write_card(out_dir: Path, facts: dict) -> Path:
     sizes = ", ".join(
         f"{name} {(out_dir / name).stat().st_size:,} bytes" for name in (ENCODER_FILE, DECODER_FILE)
     )
-    losses = ", ".join(f"{step}: {loss:.3f}" for step, loss in facts["losses"])
+    losses = ", ".join(f"{step}: {loss:.3f}" for step, loss in loss_summary(facts["losses"]))
     validation = ", ".join(f"{key} {value:.3f}" for key, value in facts["validation"].items())
     differences = ", ".join(f"{name} {value:.1e}" for name, value in facts["onnx"].items())
     plain = {key: value for key, value in facts.items() if isinstance(value, str | int | float)}
@@ -114,12 +125,15 @@ A stroke-conditioned object model in two ONNX files ({sizes}):
   as the graph cut's unary; strokes stay hard constraints.
 
 ## Data
-{cases} cases built from `../shared/training/duts_tr` (4,000 DUTS-TR photos and masks; DUTS,
-Wang et al. CVPR 2017, images from ImageNet DET and SUN; research use): even cases are the
-photos (target: all objects or the largest), odd cases paste one photo's largest object at
-another scale (0.3-15 % of the image) and place onto another photo (target: the pasted object,
-or a quarter of the time what stays visible of the photo's own object). The last
-{validation_cases} cases are held out. No benchmark image was used.
+{cases} training cases and {validation_cases} held-out cases built from `../shared/training/duts_tr`
+(4,000 DUTS-TR photos and masks; DUTS, Wang et al. CVPR 2017, images from ImageNet DET and SUN;
+research use). Each photo gives two cases per pass: the photo itself (target: all objects or the
+largest), and the photo with another photo's largest object pasted at another scale (0.3-15 % of
+the image) and place (target: the pasted object, or a quarter of the time what stays visible of
+the photo's own object). The first pass takes the photos as they are; later passes crop (55-100 %
+of each side) and mirror them. The held-out cases come from photos that no training case uses.
+No benchmark image was used. The encoder's features are computed once, by the exported encoder
+on ONNX Runtime (the engine's own path).
 
 Simulated users on the grid: the benchmark robot (skeleton strokes) in 40 % of the cases,
 people (1-3 curved strokes of random length and width 1-3 cells, negatives often near the
@@ -130,7 +144,8 @@ with its binarised prediction fed back as the mask.
 {steps} steps of {batch} cases, AdamW lr {learning_rate} (cosine), weight decay, seed {seed},
 {threads} CPU threads, PyTorch {torch}: {minutes:.1f} min of training; {cache_minutes:.1f} min in
 this run to build or reuse the cache of the encoder's features (CPU only; no GPU was used).
-Mean loss (BCE + soft IoU) per {log_every} steps: {losses}.
+Mean loss (BCE + soft IoU), logged every {log_every} steps, in ten groups (step: mean loss):
+{losses}.
 
 ## Metrics
 Held-out cases, grid IoU after the first strokes and each corrective round: {validation}.

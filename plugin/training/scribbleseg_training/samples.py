@@ -1,7 +1,9 @@
 """Training cases from DUTS-TR: the photos with their own objects, and synthetic clutter.
 
 Every case is an image stretched to SIDE x SIDE (as the engine stretches the working image) and
-one target object as its cover fraction on the GRID x GRID grid. A pasted case puts the largest
+one target object as its cover fraction on the GRID x GRID grid. The first pass over the photos
+uses them as they are; later passes (more cases than twice the photos) crop and flip them. A
+pasted case puts the largest
 object of one photo, at another scale and place, onto another photo; its target is the pasted
 object or, sometimes, what stays visible of the photo's own object (so the model learns to follow
 the strokes rather than saliency). Everything is drawn from a seeded generator per case.
@@ -23,6 +25,7 @@ PASTE_AREA = (0.003, 0.15)  # pasted object's area, fraction of the image (log-u
 OCCLUDED_TARGET = 0.25  # chance that a pasted case asks for the photo's own object
 WHOLE_MASK_TARGET = 0.5  # chance that a photo's case asks for all its objects, not the largest
 MIN_TARGET_AREA = 0.002
+CROP_SIDE = (0.55, 1.0)  # an augmented photo's crop, fraction of each side
 
 
 @dataclass(frozen=True)
@@ -114,10 +117,31 @@ def _crop_object(
     return np.ascontiguousarray(image[box]), np.ascontiguousarray(obj[box].astype(np.float32))
 
 
+def augmented(
+    pair: tuple[np.ndarray, np.ndarray], rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """A random crop of the photo and its mask, mirrored half of the time."""
+    image, alpha = pair
+    height, width = alpha.shape
+    crop_height = max(8, round(height * rng.uniform(*CROP_SIDE)))
+    crop_width = max(8, round(width * rng.uniform(*CROP_SIDE)))
+    top = int(rng.integers(0, height - crop_height + 1))
+    left = int(rng.integers(0, width - crop_width + 1))
+    box = slice(top, top + crop_height), slice(left, left + crop_width)
+    image, alpha = image[box], alpha[box]
+    if rng.random() < 0.5:
+        image, alpha = image[:, ::-1], alpha[:, ::-1]
+    return np.ascontiguousarray(image), np.ascontiguousarray(alpha)
+
+
 def make_case(data_dir: Path, names: list[str], index: int, seed: int) -> Case:
-    """Case `index`: even indices are photos, odd ones pastes (a photo again if a paste fails)."""
+    """Case `index`: even indices are photos, odd ones pastes (a photo again if a paste fails);
+    from index 2 * len(names) on, the photos are cropped and flipped."""
     rng = np.random.default_rng([seed, index])
     own = load_pair(data_dir, names[(index // 2) % len(names)])
+    if index >= 2 * len(names):
+        cropped = augmented(own, rng)
+        own = cropped if cropped[1].mean() >= MIN_TARGET_AREA else own  # the object was cut off
     if index % 2 == 1:
         source = load_pair(data_dir, names[int(rng.integers(len(names)))])
         case = pasted_case(own, source, rng)

@@ -27,11 +27,10 @@ ROUND_CHANCES = (0.4, 0.3, 0.2, 0.1)  # of 0, 1, 2, 3 corrective rounds before t
 
 @dataclass(frozen=True)
 class TrainSettings:
-    steps: int = 250
+    steps: int = 3000
     batch: int = 16
     learning_rate: float = 2e-3
     weight_decay: float = 1e-4
-    validation_cases: int = 160  # the last cases of the cache, never trained on
     seed: int = 0
     log_every: int = 25
 
@@ -109,12 +108,11 @@ def train(
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda step: 0.5 * (1 + math.cos(math.pi * step / settings.steps))
     )
-    training_cases = len(cache) - settings.validation_cases
     history = History()
     started, window = time.perf_counter(), []
     for step in range(settings.steps):
         rng = np.random.default_rng([settings.seed, step])
-        indices = np.sort(rng.choice(training_cases, settings.batch, replace=False))
+        indices = np.sort(rng.choice(cache.training, settings.batch, replace=False))
         loss = train_step(decoder, optimiser, cache, indices, rng)
         schedule.step()
         window.append(loss)
@@ -124,8 +122,8 @@ def train(
                    f"{time.perf_counter() - started:.0f} s")
             window = []
     history.seconds = time.perf_counter() - started
-    validation = range(training_cases, len(cache))
-    history.validation = evaluate(decoder, cache, np.array(validation), settings.seed)
+    validation = np.arange(cache.training, len(cache))
+    history.validation = evaluate(decoder, cache, validation, settings.seed)
     return decoder, history
 
 

@@ -153,6 +153,8 @@ def run_benchmark(data_dir: Path, options: BenchOptions) -> dict:
         configurations.append(("prior", prior_model, None))
     if scribble is not None:
         configurations.append(("scribble model", None, scribble))
+    if prior_model is not None and scribble is not None:
+        configurations.append(("prior + scribble model", prior_model, scribble))
 
     upscaled_units = len(speed_cases) * len(options.sizes) + (1 if speed_cases else 0)
     progress = Progress(len(configurations) * (sum(map(len, cases.values())) + upscaled_units))

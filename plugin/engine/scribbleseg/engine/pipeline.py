@@ -5,9 +5,9 @@
     alpha = prepared.segment(positive, negative, mask, postprocess=..., feather=...)
 
 Stages: working resolution (resolution.py) -> solve (solver.py: colour models, smoothness,
-min cut; the model's soft term from the subject prior (prior.py) when it is installed, else from
-the scribble model (scribble_model.py)) -> full resolution edge band (refine.py) -> strokes
-enforced on the result.
+min cut; the models' soft terms added up: the subject prior's (prior.py) and the scribble
+model's (scribble_model.py), each where installed) -> full resolution edge band (refine.py) ->
+strokes enforced on the result.
 The inputs are checked by scribbleseg.request's array rules, the ones every request meets.
 """
 
@@ -137,8 +137,8 @@ def prepare(
     scribble_model: ScribbleModel | None = None,
 ) -> PreparedImage:
     """Per-image state for `PreparedImage.segment`. prior_model: a subject model (usually
-    default_prior()); scribble_model: ours (usually default_scribble_model()), used only without
-    a subject model; None for both is the weights-free engine."""
+    default_prior()); scribble_model: ours (usually default_scribble_model()); the engine adds up
+    the soft terms of both; None for both is the weights-free engine."""
     image = check_image(image)
     working = resolution.downscale_image(image, resolution.working_shape(image.shape[:2]))
     as_float = working.astype(np.float32)
@@ -184,13 +184,26 @@ def _working_marks(
 
 
 def _model_costs(prepared: PreparedImage, marks: Marks) -> tuple[np.ndarray, np.ndarray] | None:
-    """The subject prior's soft term when it is installed, else the scribble model's, else None.
+    """The models' soft terms added up: the subject prior's (weighted by how well it agrees
+    with the strokes) and the scribble model's, each where installed; None without either."""
+    terms = [
+        term for term in (_prior_costs(prepared, marks), _scribble_costs(prepared, marks))
+        if term is not None
+    ]
+    if not terms:
+        return None
+    return sum(term[0] for term in terms), sum(term[1] for term in terms)
 
-    The prior comes first because it measured better (README, "The scribble model"): swap the
-    order once a scribble model beats it.
-    """
-    if prepared.prior_model is not None:
-        return prior.prior_unaries(prepared.prior_probability(), marks.positive, marks.negative)
+
+def _prior_costs(prepared: PreparedImage, marks: Marks) -> tuple[np.ndarray, np.ndarray] | None:
+    if prepared.prior_model is None:
+        return None
+    return prior.prior_unaries(prepared.prior_probability(), marks.positive, marks.negative)
+
+
+def _scribble_costs(
+    prepared: PreparedImage, marks: Marks
+) -> tuple[np.ndarray, np.ndarray] | None:
     features = prepared.scribble_features()
     if features is None:
         return None
@@ -198,4 +211,3 @@ def _model_costs(prepared: PreparedImage, marks: Marks) -> tuple[np.ndarray, np.
         features, marks.positive, marks.negative, marks.mask
     )
     return scribble_unaries(probability)
-
