@@ -18,15 +18,15 @@ ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "models"
 CARD = MODELS / "scribble-model.md"
 # Dev cases (first robot interaction; measured, never trained on) and the IoU each must reach
-# with the model: 0.05 below what the committed decoder reached (0.854, 0.804, 0.916, 0.860,
-# 0.937, 0.798), so a decoder that is broken or loaded wrongly fails.
+# with the model alone: 0.05 below what the committed decoder reached (0.797, 0.803, 0.915,
+# 0.860, 0.926, 0.800), rounded down, so a decoder that is broken or loaded wrongly fails.
 DEV_CASES = {
-    "airplane00_000000281693": 0.78,
+    "airplane00_000000281693": 0.74,
     "bird00_000000357060": 0.75,
     "kite00_000000532481": 0.86,
     "snowboard00_000000387916": 0.81,
-    "106024": 0.88,
-    "304074": 0.74,
+    "106024": 0.87,
+    "304074": 0.75,
 }
 
 

@@ -12,7 +12,8 @@ from benchmark_data import BENCHMARKS
 from PIL import Image
 
 from scribbleseg.bench.cases import Case
-from scribbleseg.bench.robot import first_strokes
+from scribbleseg.bench.metrics import binarise
+from scribbleseg.bench.robot import next_stroke
 
 GRABCUT = BENCHMARKS / "grabcut"
 
@@ -92,13 +93,18 @@ class Cli:
 
 
 def paint_job(work: Path) -> tuple[dict, dict]:
-    """The photo and its strokes: (planes for the first run, paintbrush strokes to add)."""
+    """The photo and its strokes: (planes for the first run, the stroke a user adds next). The
+    added stroke is the robot's correction of the first result's largest error (the result
+    computed by the CLI), so the refining run has something to change."""
     case = load_case("banana1")
     Image.fromarray(case.image()).save(work / "photo.png")
     positive, negative = case.scribbles()
     planes = {"positive": write_plane(work / "positive.raw", positive),
               "negative": write_plane(work / "negative.raw", negative)}
-    more_positive, more_negative = first_strokes(case.truth())
-    extra = {"positive": row_runs(more_positive.pixels),
-             "negative": row_runs(more_negative.pixels)}
-    return planes, extra
+    alpha = {"positive": positive.astype(np.uint8) * 255,
+             "negative": negative.astype(np.uint8) * 255}
+    first = Cli(work).segment(case.image(), alpha, None)
+    correction = next_stroke(case.truth(), binarise(first))
+    assert correction is not None, "the first result has no error left to correct"
+    role = "positive" if correction.positive else "negative"
+    return planes, {role: row_runs(correction.pixels)}

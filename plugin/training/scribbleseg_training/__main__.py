@@ -22,7 +22,7 @@ from scribbleseg_training.train import TrainSettings, train
 
 ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_CASES = 12000  # two per training photo, then crops of them (samples.make_case)
-DEFAULT_VALIDATION = 160  # cases from 80 photos that no training case uses
+DEFAULT_VALIDATION = 160  # held-out cases, from photos no training case uses
 
 
 def parse(arguments: list[str]) -> argparse.Namespace:

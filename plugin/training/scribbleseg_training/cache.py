@@ -1,8 +1,8 @@
 """The frozen encoder run once over the training cases; features kept as float16 .npy files.
 
 The features come from the exported encoder file on ONNX Runtime, the very path the engine
-takes (ScribbleModel.features), so the decoder trains on what it will see; ONNX Runtime also
-runs this encoder about ten times faster than PyTorch on the CPU.
+takes (scribble_model.encoder_features), so the decoder trains on what it will see; ONNX
+Runtime also runs this encoder about ten times faster than PyTorch on the CPU.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from scribbleseg.engine.scribble_model import (
     FEATURE_STRIDES,
     GRID,
     SIDE,
-    ScribbleModel,
+    encoder_features,
 )
 from scribbleseg_training.export import sha256
 from scribbleseg_training.samples import make_case, pair_names
@@ -61,11 +61,11 @@ def build_cache(
     plan = [(names[:-held_out], index) for index in range(cases)]
     plan += [(names[-held_out:], index) for index in range(validation)]
     arrays = _create_arrays(cache_dir, len(plan))
-    encoder = ScribbleModel(onnx_session(encoder_file), decoder=None)
+    encoder = onnx_session(encoder_file)
     started = time.perf_counter()
     for row, (subset, index) in enumerate(plan):
         case = make_case(data_dir, subset, index, seed)
-        features = encoder.features(case.image)
+        features = encoder_features(encoder, case.image)
         for array, name in zip(arrays[:-1], FEATURE_NAMES, strict=True):
             array[row] = features[name][0].astype(np.float16)
         arrays[-1][row] = case.target

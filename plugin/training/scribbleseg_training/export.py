@@ -22,6 +22,7 @@ from scribbleseg.engine.scribble_model import (
 
 OPSET = 17
 CARD_FILE = "scribble-model.md"
+CARD_LOSS_GROUPS = 10  # the card's loss curve: this many means over the run
 
 
 def example_inputs(seed: int = 0) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
@@ -78,10 +79,10 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def loss_summary(losses: list[tuple[int, float]], points: int = 10) -> list[tuple[int, float]]:
-    """The logged (step, mean loss) windows merged into at most `points` groups of equal count:
-    (last step of the group, mean of its windows)."""
-    groups = np.array_split(np.arange(len(losses)), min(points, len(losses)))
+def loss_summary(losses: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """The logged (step, mean loss) windows merged into at most CARD_LOSS_GROUPS groups of equal
+    count: (last step of the group, mean of its windows)."""
+    groups = np.array_split(np.arange(len(losses)), min(CARD_LOSS_GROUPS, len(losses)))
     return [
         (losses[group[-1]][0], float(np.mean([losses[i][1] for i in group]))) for group in groups
     ]
@@ -101,7 +102,7 @@ def write_card(out_dir: Path, facts: dict) -> Path:
     plain = {key: value for key, value in facts.items() if isinstance(value, str | int | float)}
     text = CARD_TEMPLATE.format(
         sizes=sizes, checksums=checksums, losses=losses, validation=validation,
-        differences=differences, **plain,
+        differences=differences, loss_groups=CARD_LOSS_GROUPS, **plain,
         minutes=facts["seconds"] / 60, cache_minutes=facts["cache_seconds"] / 60,
     )
     path = out_dir / CARD_FILE
@@ -144,8 +145,8 @@ with its binarised prediction fed back as the mask.
 {steps} steps of {batch} cases, AdamW lr {learning_rate} (cosine), weight decay, seed {seed},
 {threads} CPU threads, PyTorch {torch}: {minutes:.1f} min of training; {cache_minutes:.1f} min in
 this run to build or reuse the cache of the encoder's features (CPU only; no GPU was used).
-Mean loss (BCE + soft IoU), logged every {log_every} steps, in ten groups (step: mean loss):
-{losses}.
+Mean loss (BCE + soft IoU), logged every {log_every} steps, in {loss_groups} groups
+(step: mean loss): {losses}.
 
 ## Metrics
 Held-out cases, grid IoU after the first strokes and each corrective round: {validation}.

@@ -3,10 +3,10 @@
 Every case is an image stretched to SIDE x SIDE (as the engine stretches the working image) and
 one target object as its cover fraction on the GRID x GRID grid. The first pass over the photos
 uses them as they are; later passes (more cases than twice the photos) crop and flip them. A
-pasted case puts the largest
-object of one photo, at another scale and place, onto another photo; its target is the pasted
-object or, sometimes, what stays visible of the photo's own object (so the model learns to follow
-the strokes rather than saliency). Everything is drawn from a seeded generator per case.
+pasted case puts the largest object of one photo, at another scale and place, onto another
+photo; its target is the pasted object or, sometimes, what stays visible of the photo's own
+object (so the model learns to follow the strokes rather than saliency). Everything is drawn
+from a seeded generator per case.
 """
 
 from __future__ import annotations

@@ -186,16 +186,16 @@ def _working_marks(
 def _model_costs(prepared: PreparedImage, marks: Marks) -> tuple[np.ndarray, np.ndarray] | None:
     """The models' soft terms added up: the subject prior's (weighted by how well it agrees
     with the strokes) and the scribble model's, each where installed; None without either."""
-    terms = [
-        term for term in (_prior_costs(prepared, marks), _scribble_costs(prepared, marks))
-        if term is not None
-    ]
+    terms = [_subject_prior_costs(prepared, marks), _scribble_costs(prepared, marks)]
+    terms = [term for term in terms if term is not None]
     if not terms:
         return None
     return sum(term[0] for term in terms), sum(term[1] for term in terms)
 
 
-def _prior_costs(prepared: PreparedImage, marks: Marks) -> tuple[np.ndarray, np.ndarray] | None:
+def _subject_prior_costs(
+    prepared: PreparedImage, marks: Marks
+) -> tuple[np.ndarray, np.ndarray] | None:
     if prepared.prior_model is None:
         return None
     return prior.prior_unaries(prepared.prior_probability(), marks.positive, marks.negative)

@@ -80,6 +80,13 @@ def _nearness(strokes: np.ndarray) -> np.ndarray:
     return np.exp(-distance / DISTANCE_SCALE).astype(np.float32)
 
 
+def encoder_features(encoder: object, image: np.ndarray) -> dict[str, np.ndarray]:
+    """The encoder (an onnxruntime.InferenceSession)'s outputs by name for an HxWx3 uint8 image
+    (stretched to SIDE)."""
+    outputs = encoder.run(list(FEATURE_NAMES), {"image": image_tensor(image)})
+    return dict(zip(FEATURE_NAMES, outputs, strict=True))
+
+
 def sigmoid(logits: np.ndarray) -> np.ndarray:
     return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
 
@@ -105,8 +112,7 @@ class ScribbleModel:
 
     def features(self, image: np.ndarray) -> dict[str, np.ndarray]:
         """HxWx3 uint8 (the working image) -> the encoder's outputs by name."""
-        outputs = self.encoder.run(list(FEATURE_NAMES), {"image": image_tensor(image)})
-        return dict(zip(FEATURE_NAMES, outputs, strict=True))
+        return encoder_features(self.encoder, image)
 
     def probability(
         self,
