@@ -161,9 +161,22 @@ def dump_state(image, target, prefix):
     return state
 
 
+SETTLED_S = 1.0  # a keyed run is over when the image has changed and then stayed as it is this long
+
+
+def fingerprint_now(image):
+    """fingerprint(image), or None while the plug-in is midway (a layer it is adding has no
+    buffer yet)."""
+    try:
+        return fingerprint(image)
+    except AttributeError:
+        return None
+
+
 def press_keys(image, commands, prefix):
     """Ask the harness to run xdotool `commands` (a list of argument lists) on GIMP's display
-    (NAME.keys marker), then wait until the image changes: returns the seconds that took."""
+    (NAME.keys marker), then wait until the image has changed and settled: returns the seconds
+    until its final state appeared."""
     before = fingerprint(image)
     marker = Path(OUT) / f"{prefix}.keys"
     marker.with_suffix(".tmp").write_text(json.dumps(commands))
@@ -172,9 +185,15 @@ def press_keys(image, commands, prefix):
     deadline = started + 180
     while time.monotonic() < deadline and marker.exists():
         time.sleep(0.1)
-    while time.monotonic() < deadline and fingerprint(image) == before:
+    latest, since = None, started
+    while time.monotonic() < deadline:
+        current = fingerprint_now(image)
+        if current is None or current == before or current != latest:
+            latest, since = current, time.monotonic()
+        elif time.monotonic() - since >= SETTLED_S:
+            break
         time.sleep(0.2)
-    return time.monotonic() - started
+    return since - started
 
 
 def run_scenario(scenario):
