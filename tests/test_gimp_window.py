@@ -69,7 +69,8 @@ def window_run(tmp_path_factory, installed):
             harness.virtual_display() as display:
         completed = harness.run_gimp(work, gimp_env(work), display=display)
     assert "DRIVER-DONE" in completed.stdout, completed.stdout[-4000:]
-    return json.loads((Path(work) / "out" / "results.json").read_text())
+    return {**json.loads((Path(work) / "out" / "results.json").read_text()),
+            "log": completed.stdout}
 
 
 def test_shortcuts_open_the_dialog_and_segment_with_last_values(window_run):
@@ -98,3 +99,8 @@ def test_one_undo_restores_the_image_after_a_refining_run(window_run, output):
     assert second["run"]["status"] == "success", second["run"]["message"]
     assert second["after"]["fingerprint"] != second["before"]["fingerprint"]
     assert second["undone"]["fingerprint"] == second["before"]["fingerprint"]
+
+
+def test_each_alt_letter_of_the_dialog_reaches_one_control(window_run):
+    """No option label shares its underlined letter with a dialog button (GIMP logs a clash)."""
+    assert "duplicate mnemonic" not in window_run["log"]

@@ -64,14 +64,15 @@ def segment_procedure(plug_in: Gimp.PlugIn) -> Gimp.Procedure:
     procedure.set_menu_label(f"{ACTIONS['segment']['label']}...")  # it opens a dialog
     defaults = settings.default_options(MANIFEST)
     flags = GObject.ParamFlags.READWRITE
-    procedure.add_choice_argument("output", "_Output", "Where the result goes",
+    # mnemonics clear of the dialog buttons: _Help, _Reset, _Cancel, _OK
+    procedure.add_choice_argument("output", "O_utput", "Where the result goes",
                                   choice(settings.OUTPUTS), defaults.output, flags)
     procedure.add_choice_argument("engine", "_Engine", "Where the segmentation runs",
                                   choice(settings.ENGINES), defaults.engine, flags)
     procedure.add_string_argument("endpoint", "Cloud end_point",
                                   "URL of the cloud endpoint (engine: cloud)",
                                   defaults.endpoint, flags)
-    procedure.add_choice_argument("postprocess", "Edge _refinement", "How edges are refined",
+    procedure.add_choice_argument("postprocess", "Edge refi_nement", "How edges are refined",
                                   choice(settings.POSTPROCESSES), defaults.postprocess, flags)
     procedure.add_boolean_argument("feather", "_Feather edges", "Soften the mask edge",
                                    defaults.feather, flags)
