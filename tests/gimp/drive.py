@@ -24,6 +24,7 @@ JOB = json.loads(Path(os.environ["SCRIBBLESEG_GIMP_JOB"]).read_text())
 OUT = JOB["out"]
 PDB = Gimp.get_pdb()
 NONE = Gegl.AbyssPolicy.NONE
+SETTLED_S = 1.0  # a keyed run is over when the image has changed and then stayed so this long
 
 
 def read(drawable, x, y, width, height, babl_format):
@@ -159,9 +160,6 @@ def dump_state(image, target, prefix):
                                     read(cutout, x - cx, y - cy, width, height, "A u8"))
         state["cutout_count"] = len(cutouts)
     return state
-
-
-SETTLED_S = 1.0  # a keyed run is over when the image has changed and then stayed as it is this long
 
 
 def fingerprint_now(image):

@@ -34,9 +34,14 @@ def crop(plane: np.ndarray, x: int, y: int, width: int, height: int) -> np.ndarr
     return window
 
 
+def alpha_plane(plane: np.ndarray) -> np.ndarray:
+    """A bool plane as 0/255 alpha, what a painted scribble layer holds."""
+    return plane.astype(np.uint8) * 255
+
+
 def write_plane(path: Path, plane: np.ndarray) -> str:
     """A bool plane as the raw 0/255 bytes the driver paints."""
-    path.write_bytes((plane.astype(np.uint8) * 255).tobytes())
+    path.write_bytes(alpha_plane(plane).tobytes())
     return str(path)
 
 
@@ -101,8 +106,7 @@ def paint_job(work: Path) -> tuple[dict, dict]:
     positive, negative = case.scribbles()
     planes = {"positive": write_plane(work / "positive.raw", positive),
               "negative": write_plane(work / "negative.raw", negative)}
-    alpha = {"positive": positive.astype(np.uint8) * 255,
-             "negative": negative.astype(np.uint8) * 255}
+    alpha = {"positive": alpha_plane(positive), "negative": alpha_plane(negative)}
     first = Cli(work).segment(case.image(), alpha, None)
     correction = next_stroke(case.truth(), binarise(first))
     assert correction is not None, "the first result has no error left to correct"
