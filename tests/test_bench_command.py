@@ -100,3 +100,16 @@ def test_progress_bar_is_drawn_on_a_terminal_only() -> None:
         progress.close()
     assert "2/4 grabcut bush" in terminal.getvalue() and "#" * 15 in terminal.getvalue()
     assert log.getvalue() == ""
+
+
+@needs_benchmarks
+def test_bench_can_start_the_robot_with_a_positive_stroke_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv("SCRIBBLESEG_MODELS", str(tmp_path))
+    report_file = tmp_path / "bench.json"
+    argv = ["bench", str(BENCHMARKS / "grabcut"), "--limit", "1", "--interactions", "1",
+            "--speed-cases", "0", "--positive-start", "--json", str(report_file)]
+    assert main(argv) == 0
+    assert "robot starts with a positive stroke alone" in capsys.readouterr().out
+    assert json.loads(report_file.read_text())["settings"]["positive_start"] is True

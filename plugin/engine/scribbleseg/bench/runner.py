@@ -61,9 +61,14 @@ def quality_summary(ious_per_case: Sequence[Sequence[float]], interactions: int)
 
 
 def benchmark_dataset(
-    cases: Sequence[Case], settings: EngineSettings, interactions: int, progress: Progress
+    cases: Sequence[Case],
+    settings: EngineSettings,
+    interactions: int,
+    progress: Progress,
+    positive_start: bool = False,
 ) -> dict:
-    """Human scribbles (where the cases have them) and the robot, over every case."""
+    """Human scribbles (where the cases have them) and the robot (robot_session's
+    positive_start), over every case."""
     per_case = []
     seconds = []
     megapixels = []
@@ -73,7 +78,7 @@ def benchmark_dataset(
         # Go on past `interactions` only while below the highest NoS threshold: exact and cheap.
         session = robot_session(
             prepared, truth, settings, interactions, until_iou=max(NOS_THRESHOLDS), cap=NOS_CAP,
-            prepare_seconds=prepare_seconds,
+            prepare_seconds=prepare_seconds, positive_start=positive_start,
         )
         scribbles = case.scribbles()
         human = None
@@ -130,6 +135,7 @@ def benchmark_upscaled(
 @dataclass(frozen=True)
 class BenchOptions:
     interactions: int = 5
+    positive_start: bool = False  # the robot's interaction 1 without its negative stroke
     limit: int | None = None  # cases of each folder, spread evenly; None: all
     use_prior: bool = True  # also measure with the subject model, when one is installed
     use_scribble_model: bool = True  # also measure with the scribble model, when installed
@@ -167,7 +173,8 @@ def run_benchmark(data_dir: Path, options: BenchOptions) -> dict:
             "prior": model is not None,
             "scribble_model": scribble_model is not None,
             "datasets": [
-                benchmark_dataset(cases[dataset], settings, options.interactions, progress)
+                benchmark_dataset(cases[dataset], settings, options.interactions, progress,
+                                  options.positive_start)
                 for dataset in datasets
             ],
         }

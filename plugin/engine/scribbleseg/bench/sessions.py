@@ -80,8 +80,13 @@ def robot_session(
     until_iou: float | None = None,
     cap: int = 20,
     prepare_seconds: float = 0.0,
+    positive_start: bool = False,
 ) -> RobotSession:
     """Run the robot for `interactions`, then on (up to `cap`) while the IoU is below `until_iou`.
+
+    positive_start: interaction 1 draws the positive stroke alone, as people often start (and
+    as the DAVIS interactive benchmark's first scribble does); the negative side is left to the
+    corrections.
 
     Ends early when the result has no error left: the IoU cannot change any more. The first
     interaction's seconds include `prepare_seconds` (and the subject model, which the engine
@@ -90,7 +95,8 @@ def robot_session(
     session = RobotSession()
     positive = np.zeros(truth.shape, dtype=bool)
     negative = np.zeros(truth.shape, dtype=bool)
-    strokes = list(first_strokes(truth))
+    first_positive, first_negative = first_strokes(truth)
+    strokes = [first_positive] if positive_start else [first_positive, first_negative]
     result: np.ndarray | None = None
     for interaction in range(1, cap + 1):
         if result is not None:

@@ -27,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--interactions", type=int, default=5,
                         help="robot interactions for every case (default 5; cases below IoU 0.90"
                              " go on up to 20 for NoS)")
+    parser.add_argument("--positive-start", action="store_true",
+                        help="the robot starts with its positive stroke alone, as people often "
+                             "do (the protocol adds a negative one)")
     parser.add_argument("--limit", type=int,
                         help="use this many cases of each folder, spread evenly over them")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write every number here")
@@ -75,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     options = BenchOptions(
         interactions=args.interactions,
+        positive_start=args.positive_start,
         limit=args.limit,
         use_prior=not args.no_prior,
         use_scribble_model=not args.no_scribble_model,
