@@ -19,6 +19,7 @@ from scribbleseg.engine.scribble_model import (
     SIDE,
     STROKE_CHANNELS,
 )
+from scribbleseg_training import strokes
 
 OPSET = 17
 CARD_FILE = "scribble-model.md"
@@ -104,6 +105,9 @@ def write_card(out_dir: Path, facts: dict) -> Path:
         sizes=sizes, checksums=checksums, losses=losses, validation=validation,
         differences=differences, loss_groups=CARD_LOSS_GROUPS, **plain,
         minutes=facts["seconds"] / 60, cache_minutes=facts["cache_seconds"] / 60,
+        robot_percent=round(100 * strokes.ROBOT_SHARE),
+        no_negative_percent=round(100 * strokes.NO_NEGATIVE_SHARE),
+        shortest=strokes.STROKE_LENGTH[0], longest=strokes.STROKE_LENGTH[1],
     )
     path = out_dir / CARD_FILE
     path.write_text(text)
@@ -136,10 +140,11 @@ of each side) and mirror them. The held-out cases come from photos that no train
 No benchmark image was used. The encoder's features are computed once, by the exported encoder
 on ONNX Runtime (the engine's own path).
 
-Simulated users on the grid: the benchmark robot (skeleton strokes) in 40 % of the cases,
-people (1-3 curved strokes of random length and width 1-3 cells, negatives often near the
-object, sometimes none) in the rest; 0-3 RITM-style corrective rounds on the model's own errors
-with its binarised prediction fed back as the mask.
+Simulated users on the grid: the benchmark robot (skeleton strokes) in {robot_percent} % of the
+cases, people in the rest: 1-3 curved strokes of width 1-3 cells, each {shortest}-{longest} times
+the square root of the region's cells long (from a dab to a long scribble), negatives often near
+the object and none at all in {no_negative_percent} % of their cases; 0-3 RITM-style corrective
+rounds on the model's own errors with its binarised prediction fed back as the mask.
 
 ## Training
 {steps} steps of {batch} cases, AdamW lr {learning_rate} (cosine), weight decay, seed {seed},
