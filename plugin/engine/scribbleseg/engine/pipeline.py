@@ -22,7 +22,7 @@ import numpy as np
 from scribbleseg.engine import prior, refine, resolution
 from scribbleseg.engine.scribble_model import ScribbleModel, load_scribble_model, scribble_unaries
 from scribbleseg.engine.smoothness import EdgeWeights, contrast_edge_weights
-from scribbleseg.engine.solver import Marks, border_counts, solve
+from scribbleseg.engine.solver import Marks, border_is_background, solve
 from scribbleseg.request import (
     check_image,
     mask_from_array,
@@ -210,4 +210,4 @@ def _scribble_costs(
     probability = prepared.scribble_model.probability(
         features, marks.positive, marks.negative, marks.mask
     )
-    return scribble_unaries(probability, background_from_border=border_counts(marks))
+    return scribble_unaries(probability, border_is_background=border_is_background(marks))

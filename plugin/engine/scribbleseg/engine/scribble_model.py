@@ -161,12 +161,11 @@ PROBABILITY_FLOOR = 0.02
 
 
 def scribble_unaries(
-    probability: np.ndarray, background_from_border: bool = False
+    probability: np.ndarray, border_is_background: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """(object cost, background cost) per pixel from the decoder's P(object);
-    background_from_border: nothing but the image border tells the background (no negative
-    strokes, no mask)."""
-    strength = STRENGTH_FROM_BORDER if background_from_border else STRENGTH
+    border_is_background: solver.border_is_background, nothing else tells the background."""
+    strength = STRENGTH_FROM_BORDER if border_is_background else STRENGTH
     clipped = np.clip(probability, PROBABILITY_FLOOR, 1.0 - PROBABILITY_FLOOR)
     return (
         (-strength * np.log(clipped)).astype(np.float32),

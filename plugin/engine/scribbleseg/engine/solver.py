@@ -114,7 +114,7 @@ def _prior_costs(
         weight = settings.mask_weight * _mask_trust(marks, settings)
         return weight * (1.0 - marks.mask), weight * marks.mask
     object_cost = np.zeros(shape, np.float32)
-    if border_counts(marks):
+    if border_is_background(marks):
         object_cost[border_ring(shape, settings.border_fraction)] = settings.border_weight
     return object_cost, np.zeros(shape, np.float32)
 
@@ -147,12 +147,12 @@ def _mask_trust(marks: Marks, settings: SolverSettings) -> np.ndarray | float:
 
 def _likely_background(shape: tuple[int, int], marks: Marks, settings: SolverSettings):
     """Pixels that teach the background colours besides the negative strokes: the border."""
-    if border_counts(marks):
+    if border_is_background(marks):
         return border_ring(shape, settings.border_fraction) & ~marks.positive
     return None
 
 
-def border_counts(marks: Marks) -> bool:
+def border_is_background(marks: Marks) -> bool:
     """Whether the border stands for the background: only without negative strokes (with them,
     measured on GrabCut's human scribbles, it costs more where objects touch the border than it
     gains) and without a mask."""
