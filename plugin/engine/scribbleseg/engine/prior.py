@@ -78,8 +78,8 @@ def load_prior() -> SubjectPrior | None:
         return None
     started = time.perf_counter()
     try:
-        session = onnx_session(path)
-    except Exception as error:  # ONNX Runtime raises several types of its own for a bad file
+        session = onnx_session(path if cuda_available() else _float32_copy(path))
+    except Exception as error:  # onnx and ONNX Runtime raise types of their own for a bad file
         LOG.warning("%s could not be loaded (%s): weights-free engine", path, error)
         return None
     prior = SubjectPrior(session)
@@ -88,10 +88,24 @@ def load_prior() -> SubjectPrior | None:
     return prior
 
 
-def onnx_session(path: Path):
-    """An ONNX Runtime session tuned for the engine (the scribble model's too): CUDA when
-    present, else CPU."""
+def _float32_copy(path: Path) -> Path | bytes:
+    """On the CPU the model runs faster as float32 (engine/float32.py)."""
+    from scribbleseg.engine.float32 import float32_copy  # imports onnx: only with a model
+
+    return float32_copy(path)
+
+
+def cuda_available() -> bool:
+    """Whether this ONNX Runtime has CUDA (onnxruntime-gpu; without a GPU it runs on the CPU)."""
     import onnxruntime  # here, so the weights-free engine never pays for the import
+
+    return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+
+
+def onnx_session(model: Path | bytes):
+    """An ONNX Runtime session tuned for the engine (the scribble model's too) for a model
+    file or a serialized model: CUDA when present, else CPU."""
+    import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = _cores()
@@ -106,10 +120,11 @@ def onnx_session(path: Path):
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # ORT's own warnings about fp16 nodes are noise to users
     providers: list = ["CPUExecutionProvider"]
-    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+    if cuda_available():
         cuda_options = {"arena_extend_strategy": "kSameAsRequested"}  # grow only as needed
         providers.insert(0, ("CUDAExecutionProvider", cuda_options))
-    return onnxruntime.InferenceSession(str(path), options, providers=providers)
+    source = model if isinstance(model, bytes) else str(model)
+    return onnxruntime.InferenceSession(source, options, providers=providers)
 
 
 def _cores() -> int:
