@@ -60,6 +60,25 @@ def test_strokes_and_a_border_give_the_object(scene) -> None:
     assert iou(alpha, disc) > 0.95
 
 
+def test_a_dash_of_negative_stroke_leaves_the_border_telling_the_background() -> None:
+    # A red square with a darker red band running from it to the right border, on grey.
+    rng = np.random.default_rng(0)
+    rows, columns = np.mgrid[:160, :160]
+    square = (np.abs(rows - 80) < 30) & (np.abs(columns - 70) < 30)
+    band = (np.abs(rows - 80) < 12) & (columns >= 100)
+    image = np.full((160, 160, 3), [120, 120, 125], np.float32)
+    image[band] = [150, 40, 40]
+    image[square] = [210, 50, 45]
+    image = np.clip(image + rng.normal(0, 10, image.shape), 0, 255).astype(np.uint8)
+    positive = line(square.shape, (70, 55), (90, 85))
+    dash = np.zeros_like(square)
+    dash[20:24, 30:34] = True  # a dab on the grey: it says nothing about the band's colour
+
+    alpha = prepare(image, prior_model=None).segment(positive, dash)
+
+    assert iou(alpha, square) > 0.95  # the band touches the border, so it is background
+
+
 @pytest.mark.parametrize("postprocess", POSTPROCESS_OPTIONS)
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_strokes_are_hard_constraints_even_against_the_image(postprocess, seed) -> None:

@@ -152,10 +152,11 @@ def load_scribble_model(directory: Path) -> ScribbleModel | None:
 
 # The decoder's term in the energy, like the prior's: STRENGTH * -log P, P kept off 0 and 1.
 STRENGTH = 1.0  # measured on dev cases with the prior beside it: 1 > 0.5 on COCO-MVal
-# With neither negative strokes nor a mask the colour models know the background only from the
-# image border, and the model counts double. Measured with the prior beside it: a positive
-# stroke alone rose from mIoU 0.68 to 0.76 on 40 COCO-MVal cases and from 0.92 to 0.94 on
-# GrabCut, where 2 with negative strokes too cost its human scribbles 2 points.
+# Where the colour models know the background only from the image border (no mask, next to no
+# negative strokes: solver.border_is_background) the model counts double. Measured with the
+# prior beside it: a positive stroke alone rose from mIoU 0.68 to 0.76 on 40 COCO-MVal cases and
+# from 0.92 to 0.94 on GrabCut, where 2 with negative strokes too cost its human scribbles 2
+# points.
 STRENGTH_FROM_BORDER = 2.0
 PROBABILITY_FLOOR = 0.02
 

@@ -3,9 +3,9 @@
 Label costs per pixel: colour (a mixture model each for object and background), strokes as hard
 constraints, the current mask as a soft prior (weakened around strokes that contradict it),
 locality (beyond the negative strokes is probably background) and, with neither a mask nor
-negative strokes, the image border as likely background. After each cut the colour models are
-fitted again on the new labelling (GrabCut's re-estimation); at the end only object parts
-connected to a positive stroke are kept.
+more than a dash of negative strokes, the image border as likely background. After each cut
+the colour models are fitted again on the new labelling (GrabCut's re-estimation); at the end
+only object parts connected to a positive stroke are kept.
 """
 
 from __future__ import annotations
@@ -22,6 +22,12 @@ from scribbleseg.engine.smoothness import EdgeWeights
 
 # A cost no labelling pays: larger than every smoothness weight around one pixel together.
 HARD_COST = 1e6
+# Negative strokes on fewer pixels than this fraction leave the border standing for the
+# background beside them. Measured on the first interaction with the robot's strokes shortened
+# to 30 % (a short dash each): COCO-MVal (40 cases) mIoU 0.609 -> 0.655, its full strokes and
+# GrabCut (50 cases, whose human scribbles all cover more) unchanged; 0.003 gave 0.674 on the
+# short ones but cost the full strokes 0.006.
+FEW_NEGATIVE_FRACTION = 0.002
 
 
 @dataclass(frozen=True)
@@ -153,10 +159,12 @@ def _likely_background(shape: tuple[int, int], marks: Marks, settings: SolverSet
 
 
 def border_is_background(marks: Marks) -> bool:
-    """Whether the border stands for the background: only without negative strokes (with them,
-    measured on GrabCut's human scribbles, it costs more where objects touch the border than it
-    gains) and without a mask."""
-    return marks.mask is None and not marks.negative.any()
+    """Whether the border stands for the background: without a mask, and without negative
+    strokes or with too few to teach the background's colours (under FEW_NEGATIVE_FRACTION of
+    the pixels). With more, measured on GrabCut's human scribbles, it costs more where objects
+    touch the border than it gains."""
+    few_negative = np.count_nonzero(marks.negative) < FEW_NEGATIVE_FRACTION * marks.negative.size
+    return marks.mask is None and few_negative
 
 
 def _training_pixels(
