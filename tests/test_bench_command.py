@@ -113,3 +113,15 @@ def test_bench_can_start_the_robot_with_a_positive_stroke_alone(
     assert main(argv) == 0
     assert "robot starts with a positive stroke alone" in capsys.readouterr().out
     assert json.loads(report_file.read_text())["settings"]["positive_start"] is True
+
+
+@needs_benchmarks
+def test_bench_can_start_the_robot_with_dashes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv("SCRIBBLESEG_MODELS", str(tmp_path))
+    argv = ["bench", str(BENCHMARKS / "grabcut"), "--limit", "1", "--interactions", "1",
+            "--speed-cases", "0", "--dash-start", "--positive-start"]
+    assert main(argv) == 0
+    title = capsys.readouterr().out.splitlines()[0]
+    assert "positive stroke alone" in title and "first strokes are dashes" in title

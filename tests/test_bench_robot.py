@@ -7,7 +7,7 @@ from benchmark_data import BENCHMARKS
 from scipy import ndimage
 
 from scribbleseg.bench.cases import load_cases
-from scribbleseg.bench.robot import erosion_radius, first_strokes, next_stroke
+from scribbleseg.bench.robot import Stroke, dash, erosion_radius, first_strokes, next_stroke
 
 
 def disc_truth(size: int = 120, radius: int = 30) -> np.ndarray:
@@ -102,3 +102,13 @@ def test_robot_strokes_on_real_cases_stay_on_their_side() -> None:
             correction = next_stroke(truth, positive.pixels)
             assert correction is not None and correction.positive, case.name
             assert np.all(truth[correction.pixels] == 255), case.name
+
+
+def test_a_dash_is_the_middle_third_of_a_stroke() -> None:
+    pixels = np.zeros((40, 200), dtype=bool)
+    pixels[19:22, 20:180] = True  # a straight stroke, 160 px long, 3 px wide
+    short = dash(Stroke(pixels, positive=False))
+    assert not short.positive and np.all(pixels[short.pixels])
+    columns = np.nonzero(short.pixels.any(axis=0))[0]
+    assert 40 <= len(columns) <= 56 and abs(columns.mean() - 99.5) < 2  # ~30 % around its middle
+    assert is_one_piece(short.pixels)

@@ -98,6 +98,7 @@ def format_report(report: dict) -> str:
         f"feather {'on' if settings['feather'] else 'off'}; {describe_prior(report['prior'])}; "
         f"{describe_prior(report['scribble_model'], 'scribble model')}"
         + ("; robot starts with a positive stroke alone" if settings["positive_start"] else "")
+        + ("; robot's first strokes are dashes" if settings["dash_start"] else "")
     )
     return "\n".join(
         [title, "", *quality_lines(report), "", *speed_lines(report), *memory_lines(report)]

@@ -20,6 +20,7 @@ from scribbleseg.bench.cases import BACKGROUND, OBJECT
 
 EIGHT_NEIGHBOURS = np.ones((3, 3), dtype=bool)  # connectivity, and the 3 px brush
 RING_EXTRA_WIDTH = 8  # the ring is 2 r + this wide, so its eroded skeleton sits r + 4 px out
+DASH_SHARE = 0.3  # of a stroke's pixels, for `dash`
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,21 @@ def first_strokes(truth: np.ndarray) -> tuple[Stroke, Stroke]:
         Stroke(stroke_along_skeleton(target, radius), positive=True),
         Stroke(stroke_along_skeleton(ring, radius), positive=False),
     )
+
+
+def dash(stroke: Stroke, share: float = DASH_SHARE) -> Stroke:
+    """The `share` of the stroke's pixels nearest its most central pixel (the one nearest its
+    mean): a short dash where the stroke had its middle, as people who only tap the object
+    draw."""
+    rows, columns = np.nonzero(stroke.pixels)
+    if len(rows) == 0:
+        return stroke
+    middle = np.argmin(np.hypot(rows - rows.mean(), columns - columns.mean()))
+    distance = np.hypot(rows - rows[middle], columns - columns[middle])
+    kept = distance <= np.quantile(distance, share)
+    pixels = np.zeros_like(stroke.pixels)
+    pixels[rows[kept], columns[kept]] = True
+    return Stroke(pixels, stroke.positive)
 
 
 def next_stroke(truth: np.ndarray, result: np.ndarray) -> Stroke | None:

@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--positive-start", action="store_true",
                         help="the robot starts with its positive stroke alone, as people often "
                              "do (the protocol adds a negative one)")
+    parser.add_argument("--dash-start", action="store_true",
+                        help="the robot's first strokes are short dashes around their middles, "
+                             "as people who tap rather than trace draw")
     parser.add_argument("--limit", type=int,
                         help="use this many cases of each folder, spread evenly over them")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write every number here")
@@ -79,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
     options = BenchOptions(
         interactions=args.interactions,
         positive_start=args.positive_start,
+        dash_start=args.dash_start,
         limit=args.limit,
         use_prior=not args.no_prior,
         use_scribble_model=not args.no_scribble_model,
