@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,8 @@ def float32_copy(source: Path) -> Path | bytes:
     if target.is_file() and target.stat().st_mtime >= source.stat().st_mtime:
         return target
     model = float32_model(source)
-    partial = target.with_name(target.name + ".part")
+    # One partial file per process: engine hosts started together each write their own.
+    partial = target.with_name(f"{target.name}.{os.getpid()}.part")
     try:
         target.parent.mkdir(exist_ok=True)
         partial.write_bytes(model)
