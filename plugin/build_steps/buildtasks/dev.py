@@ -14,6 +14,7 @@ from buildtasks import models
 from buildtasks.layout import load_manifest
 from scribbleseg_editor.errors import ScribbleSegError
 from scribbleseg_editor.installer import venv_python
+from scribbleseg_editor.models import CACHE_FOLDER
 
 
 def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
@@ -27,7 +28,7 @@ def run(args: argparse.Namespace, root: Path) -> int:
         return 1
     try:
         models.build_all(load_manifest(root)["models"], root / "models",
-                         root / "models" / ".cache")
+                         root / "models" / CACHE_FOLDER)
     except ScribbleSegError as error:
         models.say(error.message)
         models.say("The engine runs without the subject model until `python3 build.py "

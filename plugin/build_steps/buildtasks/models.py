@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
 def run(args: argparse.Namespace, root: Path) -> int:
     models_dir = args.models_dir or root / "models"
     try:
-        build_all(load_manifest(root)["models"], models_dir, root / "models" / ".cache",
+        build_all(load_manifest(root)["models"], models_dir, root / "models" / models.CACHE_FOLDER,
                   force=args.force)
     except ScribbleSegError as error:
         say(error.message)

@@ -22,6 +22,9 @@ from .errors import ScribbleSegError
 
 # report(what is happening, fraction done or None)
 Report = Callable[[str, "float | None"], None]
+# In a models folder: what can be made again (build.py's package downloads, the engine's float32
+# copy of the subject model); git-ignored in a checkout.
+CACHE_FOLDER = ".cache"
 
 
 def is_verified(path: Path, entry: dict) -> bool:

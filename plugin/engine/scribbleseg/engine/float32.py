@@ -18,9 +18,9 @@ import numpy as np
 import onnx
 from onnx import AttributeProto, TensorProto, numpy_helper
 
-LOG = logging.getLogger(__name__)
+from scribbleseg_editor.models import CACHE_FOLDER
 
-CACHE_FOLDER = ".cache"  # git-ignored in a checkout; rebuildable, like build.py's downloads
+LOG = logging.getLogger(__name__)
 
 
 def float32_copy(source: Path) -> Path | bytes:
