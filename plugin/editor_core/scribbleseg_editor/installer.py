@@ -34,7 +34,8 @@ RECORD_NAME = "engine.json"  # in the config folder: what host.engine_launch sta
 MIN_PYTHON = (3, 11)
 PYTHON_NAMES = ("python3.13", "python3.12", "python3.11", "python3", "python")
 # What the engine host needs at start; a damaged environment fails here (about 1 s).
-IMPORT_CHECK = "import scribbleseg.server, maxflow, onnxruntime"
+# onnx too: without it the engine on a CPU would run without its subject model (float32.py).
+IMPORT_CHECK = "import scribbleseg.server, maxflow, onnxruntime, onnx"
 BUNDLE_FOLDER = "wheels"  # in a plug-in folder of the dist zips: the wheel and the constraints
 CONSTRAINTS_NAME = "engine-constraints.txt"
 KEPT_MODELS = "models"  # in BUNDLE_FOLDER: the model files kept in git (built ones are fetched)
