@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch", reason="PyTorch is not installed (pip install -e '.[train]')")
@@ -15,6 +16,7 @@ from scribbleseg_training.cache import build_cache  # noqa: E402
 from scribbleseg_training.decoder import Decoder  # noqa: E402
 from scribbleseg_training.encoder import pretrained_encoder  # noqa: E402
 from scribbleseg_training.export import export_decoder, export_encoder  # noqa: E402
+from scribbleseg_training.strokes import human_stroke, robot_stroke  # noqa: E402
 from scribbleseg_training.train import TrainSettings, train  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "training" / "duts_tr"
@@ -60,3 +62,14 @@ def test_the_card_lists_the_facts_and_the_checksums_of_both_files(tmp_path: Path
     text = write_card(tmp_path, facts).read_text()
     assert f"sha256 scribble-decoder.onnx {sha256(tmp_path / 'scribble-decoder.onnx')}" in text
     assert "1: 1.500, 2: 1.200" in text and "grid_miou@1 0.500" in text
+
+
+def test_simulated_strokes_stay_in_their_region_and_range_from_taps_to_long_strokes():
+    rows, columns = np.mgrid[:96, :96]
+    region = (rows - 40) ** 2 + ((columns - 50) / 1.5) ** 2 < 20**2  # an ellipse
+    rng = np.random.default_rng(0)
+    strokes = [human_stroke(region, rng) for _ in range(300)] + [robot_stroke(region)]
+    cells = [np.count_nonzero(stroke) for stroke in strokes]
+    assert all(not (stroke & ~region).any() for stroke in strokes)
+    assert min(cells) >= 1
+    assert min(cells) <= 9 and max(cells) >= 60  # a tap of at most 3x3 cells and long strokes
