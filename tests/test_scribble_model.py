@@ -146,7 +146,7 @@ def test_with_the_model_every_stroke_keeps_its_label_and_each_case_clears_its_fl
         assert score >= DEV_CASES[name], (name, score)
 
 
-@pytest.mark.xfail(strict=True, reason="alone, the committed decoder (5000 CPU steps) does not "
+@pytest.mark.xfail(strict=True, reason="alone, the committed decoder does not "
                    "beat the engine without it on these first interactions yet (beside the prior "
                    "it helps): README 'The scribble model'")
 def test_the_model_beats_the_engine_without_it(dev_scores):

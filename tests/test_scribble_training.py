@@ -69,7 +69,8 @@ def test_simulated_strokes_stay_in_their_region_and_range_from_taps_to_long_stro
     region = (rows - 40) ** 2 + ((columns - 50) / 1.5) ** 2 < 20**2  # an ellipse
     rng = np.random.default_rng(0)
     strokes = [human_stroke(region, rng) for _ in range(300)] + [robot_stroke(region)]
-    cells = [np.count_nonzero(stroke) for stroke in strokes]
-    assert all(not (stroke & ~region).any() for stroke in strokes)
-    assert min(cells) >= 1
-    assert min(cells) <= 9 and max(cells) >= 60  # a tap of at most 3x3 cells and long strokes
+    assert all(stroke.any() and not (stroke & ~region).any() for stroke in strokes)
+    sides = [max(np.ptp(np.nonzero(stroke), axis=1)) + 1 for stroke in strokes]
+    # Taps fit in 3x3 cells; without them about 2 % of these strokes would (measured: 5 of 300).
+    assert sum(side <= 3 for side in sides) >= 20
+    assert max(np.count_nonzero(stroke) for stroke in strokes) >= 60  # and long strokes

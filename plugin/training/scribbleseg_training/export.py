@@ -107,7 +107,7 @@ def write_card(out_dir: Path, facts: dict) -> Path:
         minutes=facts["seconds"] / 60, cache_minutes=facts["cache_seconds"] / 60,
         robot_percent=round(100 * strokes.ROBOT_SHARE),
         no_negative_percent=round(100 * strokes.NO_NEGATIVE_SHARE),
-        dab_percent=round(100 * strokes.DAB_SHARE),
+        tap_percent=round(100 * strokes.TAP_SHARE),
         shortest=strokes.STROKE_LENGTH[0], longest=strokes.STROKE_LENGTH[1],
     )
     path = out_dir / CARD_FILE
@@ -143,9 +143,9 @@ on ONNX Runtime (the engine's own path).
 
 Simulated users on the grid: the benchmark robot (skeleton strokes) in {robot_percent} % of the
 cases, people in the rest: 1-3 curved strokes of width 1-3 cells, each {shortest}-{longest} times
-the square root of the region's cells long (from a dab to a long scribble) or, {dab_percent} % of
-the time, a tap 1-3 cells across; negatives often near the object and none at all in
-{no_negative_percent} % of their cases; 0-3 RITM-style corrective
+the square root of the region's cells long (from a short dash to a long scribble) or,
+{tap_percent} % of the time, a tap 1-3 cells across; negatives often near the object and none
+at all in {no_negative_percent} % of their cases; 0-3 RITM-style corrective
 rounds on the model's own errors with its binarised prediction fed back as the mask.
 
 ## Training

@@ -19,11 +19,11 @@ ROBOT_SHARE = 0.3  # chance that a case is drawn by the robot rather than by a p
 # Chance that a person starts with positive strokes only (the DAVIS benchmark's first scribble;
 # with 0.15 the engine scored COCO-MVal mIoU@1 0.69 on such strokes against 0.85 with negatives).
 NO_NEGATIVE_SHARE = 0.35
-# A person's stroke runs this many times sqrt(region cells): from a dab to a long scribble.
+# A person's stroke runs this many times sqrt(region cells): from a short dash to a long scribble.
 STROKE_LENGTH = (0.1, 1.5)
-# Chance that a person's stroke is a dab (a tap, 1-3 cells across), as people who click draw:
-# without them the decoder alone scored mIoU 0.33 on a dab of each sign (40 COCO-MVal cases).
-DAB_SHARE = 0.15
+# Chance that a person's stroke is a tap (1-3 cells across), as people who click draw; what
+# taps in training changed: README, "The scribble model".
+TAP_SHARE = 0.15
 NEAR_RING = 6  # cells: a person's negative strokes often lie this close to the object
 
 
@@ -53,7 +53,7 @@ def robot_stroke(region: np.ndarray) -> np.ndarray:
 
 def human_stroke(region: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A curved stroke of random length and width (1-3 cells) wandering inside the region, or
-    a dab (DAB_SHARE)."""
+    a tap (TAP_SHARE)."""
     stroke = np.zeros_like(region)
     inside = _comfortably_inside(region, rng)
     cells = np.argwhere(inside)
@@ -62,8 +62,8 @@ def human_stroke(region: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     position = cells[rng.integers(len(cells))].astype(float)
     heading = rng.uniform(0, 2 * math.pi)
     length = int(rng.uniform(*STROKE_LENGTH) * math.sqrt(len(cells))) + 1
-    if rng.random() < DAB_SHARE:
-        length = 0
+    if rng.random() < TAP_SHARE:
+        length = 0  # drawn after the length: the committed model's run drew in this order
     bend = rng.uniform(0.05, 0.4)
     path = [position.copy()]
     for _ in range(length):
