@@ -61,6 +61,22 @@ def install(home: Path) -> Installation:
 
 
 @pytest.fixture(scope="session")
+def subject_prior():
+    """The subject model from the project's models/, built first (as a user would) when it is
+    missing."""
+    from scribbleseg.engine import prior
+
+    if not (ROOT / "models" / prior.MODEL_FILE).is_file():
+        result = build("models")
+        assert result.returncode == 0, f"python3 build.py models failed:\n{result.stderr}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SCRIBBLESEG_MODELS", str(ROOT / "models"))
+        loaded = prior.load_prior()
+    assert loaded is not None
+    return loaded
+
+
+@pytest.fixture(scope="session")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Installation:
     """One `build.py install` of both plug-ins and the engine for the whole test session."""
     return install(tmp_path_factory.mktemp("installed-home"))

@@ -125,3 +125,22 @@ def test_bench_can_start_the_robot_with_dashes(
     assert main(argv) == 0
     title = capsys.readouterr().out.splitlines()[0]
     assert "positive stroke alone" in title and "first strokes are dashes" in title
+
+
+@needs_benchmarks
+def test_bench_can_start_the_robot_with_taps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv("SCRIBBLESEG_MODELS", str(tmp_path))
+    report_file = tmp_path / "bench.json"
+    argv = ["bench", str(BENCHMARKS / "grabcut"), "--limit", "1", "--interactions", "1",
+            "--speed-cases", "0", "--tap-start", "--json", str(report_file)]
+    assert main(argv) == 0
+    assert "first strokes are taps" in capsys.readouterr().out.splitlines()[0]
+    assert json.loads(report_file.read_text())["settings"]["first_stroke_shape"] == "tap"
+
+
+def test_bench_refuses_dashes_and_taps_together(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit):
+        main(["bench", str(BENCHMARKS / "grabcut"), "--dash-start", "--tap-start"])
+    assert "not allowed with argument" in capsys.readouterr().err

@@ -7,7 +7,14 @@ from benchmark_data import BENCHMARKS
 from scipy import ndimage
 
 from scribbleseg.bench.cases import load_cases
-from scribbleseg.bench.robot import Stroke, dash, erosion_radius, first_strokes, next_stroke
+from scribbleseg.bench.robot import (
+    Stroke,
+    dash,
+    erosion_radius,
+    first_strokes,
+    next_stroke,
+    tap,
+)
 
 
 def disc_truth(size: int = 120, radius: int = 30) -> np.ndarray:
@@ -112,3 +119,13 @@ def test_a_dash_is_the_middle_third_of_a_stroke() -> None:
     columns = np.nonzero(short.pixels.any(axis=0))[0]
     assert 40 <= len(columns) <= 56 and abs(columns.mean() - 99.5) < 2  # ~30 % around its middle
     assert is_one_piece(short.pixels)
+
+
+def test_a_tap_is_a_round_dab_at_the_middle_of_a_stroke() -> None:
+    pixels = np.zeros((40, 200), dtype=bool)
+    pixels[19:22, 20:180] = True  # a straight stroke, 160 px long, 3 px wide
+    dab = tap(Stroke(pixels, positive=True), radius=4.5)
+    assert dab.positive and is_one_piece(dab.pixels)
+    rows, columns = np.nonzero(dab.pixels)
+    assert np.ptp(rows) == np.ptp(columns) == 8  # 9 px across both ways: round, not a dash
+    assert abs(rows.mean() - 20) < 1 and abs(columns.mean() - 99.5) < 1.5

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,19 +19,6 @@ ROOT = Path(__file__).resolve().parents[1]
 # A GrabCut case whose subject the model finds (IoU 0.99) and whose human scribbles alone miss
 # much of it (the llama's fur matches the grass): the prior should make a visible difference.
 CASE = "llama"
-
-
-@pytest.fixture(scope="module")
-def subject_prior() -> prior.SubjectPrior:
-    """The model from the project's models/, built first (as a user would) when it is missing."""
-    if not (ROOT / "models" / prior.MODEL_FILE).is_file():
-        build = subprocess.run([sys.executable, str(ROOT / "build.py"), "models"], cwd=ROOT)
-        assert build.returncode == 0, "python3 build.py models failed"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SCRIBBLESEG_MODELS", str(ROOT / "models"))
-        loaded = prior.load_prior()
-    assert loaded is not None
-    return loaded
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+# The title's words for the robot's first strokes, by robot.FIRST_STROKE_SHAPES name.
+FIRST_STROKES_TITLES = {
+    "whole": "",
+    "dash": "; robot's first strokes are dashes",
+    "tap": "; robot's first strokes are taps",
+}
+
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     """Columns aligned: the first left, the others right."""
@@ -98,7 +105,7 @@ def format_report(report: dict) -> str:
         f"feather {'on' if settings['feather'] else 'off'}; {describe_prior(report['prior'])}; "
         f"{describe_prior(report['scribble_model'], 'scribble model')}"
         + ("; robot starts with a positive stroke alone" if settings["positive_start"] else "")
-        + ("; robot's first strokes are dashes" if settings["dash_start"] else "")
+        + FIRST_STROKES_TITLES[settings["first_stroke_shape"]]
     )
     return "\n".join(
         [title, "", *quality_lines(report), "", *speed_lines(report), *memory_lines(report)]

@@ -3,13 +3,15 @@
 Interaction 1 draws a positive stroke along the skeleton of the eroded object and a negative one
 along the skeleton of the eroded background ring around it; every later interaction draws one
 stroke in the largest connected error region. Strokes are 3 px wide and never leave the region
-they were drawn for, so a positive stroke lies on object pixels and a negative one on background.
+they were drawn for, so a positive stroke lies on object pixels and a negative one on background
+(a `tap`, a round dab, may reach past the edge of a thin object, as a person's does).
 Everything here is deterministic: the same truth and result give the same stroke.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +23,7 @@ from scribbleseg.bench.cases import BACKGROUND, OBJECT
 EIGHT_NEIGHBOURS = np.ones((3, 3), dtype=bool)  # connectivity, and the 3 px brush
 RING_EXTRA_WIDTH = 8  # the ring is 2 r + this wide, so its eroded skeleton sits r + 4 px out
 DASH_SHARE = 0.3  # of a stroke's pixels, for `dash`
+TAP_RADIUS = 4.5  # px, for `tap`: the dab of a 9 px round brush
 
 
 @dataclass(frozen=True)
@@ -113,12 +116,37 @@ def dash(stroke: Stroke, share: float = DASH_SHARE) -> Stroke:
     rows, columns = np.nonzero(stroke.pixels)
     if len(rows) == 0:
         return stroke
-    middle = np.argmin(np.hypot(rows - rows.mean(), columns - columns.mean()))
+    middle = _most_central(rows, columns)
     distance = np.hypot(rows - rows[middle], columns - columns[middle])
     kept = distance <= np.quantile(distance, share)
     pixels = np.zeros_like(stroke.pixels)
     pixels[rows[kept], columns[kept]] = True
     return Stroke(pixels, stroke.positive)
+
+
+def tap(stroke: Stroke, radius: float = TAP_RADIUS) -> Stroke:
+    """A round dab of `radius` at the stroke's most central pixel: one click of a round brush,
+    as people who click rather than draw make."""
+    rows, columns = np.nonzero(stroke.pixels)
+    if len(rows) == 0:
+        return stroke
+    middle = _most_central(rows, columns)
+    grid_rows, grid_columns = np.ogrid[: stroke.pixels.shape[0], : stroke.pixels.shape[1]]
+    distance = np.hypot(grid_rows - rows[middle], grid_columns - columns[middle])
+    return Stroke(distance <= radius, stroke.positive)
+
+
+def _most_central(rows: np.ndarray, columns: np.ndarray) -> int:
+    """Index of the pixel nearest the mean of them all."""
+    return int(np.argmin(np.hypot(rows - rows.mean(), columns - columns.mean())))
+
+
+# How interaction 1's strokes are drawn: whole, or only a dash or a tap of each.
+FIRST_STROKE_SHAPES: dict[str, Callable[[Stroke], Stroke]] = {
+    "whole": lambda stroke: stroke,
+    "dash": dash,
+    "tap": tap,
+}
 
 
 def next_stroke(truth: np.ndarray, result: np.ndarray) -> Stroke | None:

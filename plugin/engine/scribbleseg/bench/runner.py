@@ -66,10 +66,10 @@ def benchmark_dataset(
     interactions: int,
     progress: Progress,
     positive_start: bool = False,
-    dash_start: bool = False,
+    first_stroke_shape: str = "whole",
 ) -> dict:
     """Human scribbles (where the cases have them) and the robot (robot_session's
-    positive_start and dash_start), over every case."""
+    positive_start and first_stroke_shape), over every case."""
     per_case = []
     seconds = []
     megapixels = []
@@ -80,7 +80,7 @@ def benchmark_dataset(
         session = robot_session(
             prepared, truth, settings, interactions, until_iou=max(NOS_THRESHOLDS), cap=NOS_CAP,
             prepare_seconds=prepare_seconds, positive_start=positive_start,
-            dash_start=dash_start,
+            first_stroke_shape=first_stroke_shape,
         )
         scribbles = case.scribbles()
         human = None
@@ -138,7 +138,7 @@ def benchmark_upscaled(
 class BenchOptions:
     interactions: int = 5
     positive_start: bool = False  # the robot's interaction 1 without its negative stroke
-    dash_start: bool = False  # the robot's interaction 1 with dashes (robot.dash) for strokes
+    first_stroke_shape: str = "whole"  # the robot's interaction 1: robot.FIRST_STROKE_SHAPES
     limit: int | None = None  # cases of each folder, spread evenly; None: all
     use_prior: bool = True  # also measure with the subject model, when one is installed
     use_scribble_model: bool = True  # also measure with the scribble model, when installed
@@ -177,7 +177,7 @@ def run_benchmark(data_dir: Path, options: BenchOptions) -> dict:
             "scribble_model": scribble_model is not None,
             "datasets": [
                 benchmark_dataset(cases[dataset], settings, options.interactions, progress,
-                                  options.positive_start, options.dash_start)
+                                  options.positive_start, options.first_stroke_shape)
                 for dataset in datasets
             ],
         }

@@ -9,7 +9,7 @@ import numpy as np
 
 from scribbleseg import engine
 from scribbleseg.bench.metrics import binarise, iou
-from scribbleseg.bench.robot import Stroke, dash, first_strokes, next_stroke
+from scribbleseg.bench.robot import FIRST_STROKE_SHAPES, Stroke, first_strokes, next_stroke
 from scribbleseg.engine.prior import SubjectPrior
 from scribbleseg.engine.scribble_model import ScribbleModel
 
@@ -81,14 +81,14 @@ def robot_session(
     cap: int = 20,
     prepare_seconds: float = 0.0,
     positive_start: bool = False,
-    dash_start: bool = False,
+    first_stroke_shape: str = "whole",
 ) -> RobotSession:
     """Run the robot for `interactions`, then on (up to `cap`) while the IoU is below `until_iou`.
 
     positive_start: interaction 1 draws the positive stroke alone, as people often start (and
     as the DAVIS interactive benchmark's first scribble does); the negative side is left to the
-    corrections. dash_start: interaction 1's strokes are only dashes around their middles
-    (robot.dash), as people who tap rather than trace draw.
+    corrections. first_stroke_shape: interaction 1's strokes whole, or only a dash or a tap of
+    each (robot.FIRST_STROKE_SHAPES), as people who tap rather than trace draw.
 
     Ends early when the result has no error left: the IoU cannot change any more. The first
     interaction's seconds include `prepare_seconds` (and the subject model, which the engine
@@ -99,8 +99,7 @@ def robot_session(
     negative = np.zeros(truth.shape, dtype=bool)
     first_positive, first_negative = first_strokes(truth)
     strokes = [first_positive] if positive_start else [first_positive, first_negative]
-    if dash_start:
-        strokes = [dash(stroke) for stroke in strokes]
+    strokes = [FIRST_STROKE_SHAPES[first_stroke_shape](stroke) for stroke in strokes]
     result: np.ndarray | None = None
     for interaction in range(1, cap + 1):
         if result is not None:

@@ -30,9 +30,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--positive-start", action="store_true",
                         help="the robot starts with its positive stroke alone, as people often "
                              "do (the protocol adds a negative one)")
-    parser.add_argument("--dash-start", action="store_true",
+    shapes = parser.add_mutually_exclusive_group()
+    shapes.add_argument("--dash-start", action="store_const", dest="first_stroke_shape",
+                        const="dash", default="whole",
                         help="the robot's first strokes are short dashes around their middles, "
                              "as people who tap rather than trace draw")
+    shapes.add_argument("--tap-start", action="store_const", dest="first_stroke_shape",
+                        const="tap",
+                        help="the robot's first strokes are taps, a round dab at their middles "
+                             "(robot.tap), as people who click rather than draw make")
     parser.add_argument("--limit", type=int,
                         help="use this many cases of each folder, spread evenly over them")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write every number here")
@@ -82,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     options = BenchOptions(
         interactions=args.interactions,
         positive_start=args.positive_start,
-        dash_start=args.dash_start,
+        first_stroke_shape=args.first_stroke_shape,
         limit=args.limit,
         use_prior=not args.no_prior,
         use_scribble_model=not args.no_scribble_model,
