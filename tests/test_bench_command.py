@@ -103,41 +103,26 @@ def test_progress_bar_is_drawn_on_a_terminal_only() -> None:
 
 
 @needs_benchmarks
-def test_bench_can_start_the_robot_with_a_positive_stroke_alone(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+@pytest.mark.parametrize(("options", "title_words", "settings"), [
+    (["--positive-start"], ["robot starts with a positive stroke alone"],
+     {"positive_start": True}),
+    (["--dash-start", "--positive-start"], ["positive stroke alone", "first strokes are dashes"],
+     {"positive_start": True, "first_stroke_shape": "dash"}),
+    (["--tap-start"], ["first strokes are taps"], {"first_stroke_shape": "tap"}),
+])
+def test_bench_can_start_the_robot_as_people_do(
+    options: list[str], title_words: list[str], settings: dict, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
     monkeypatch.setenv("SCRIBBLESEG_MODELS", str(tmp_path))
     report_file = tmp_path / "bench.json"
     argv = ["bench", str(BENCHMARKS / "grabcut"), "--limit", "1", "--interactions", "1",
-            "--speed-cases", "0", "--positive-start", "--json", str(report_file)]
-    assert main(argv) == 0
-    assert "robot starts with a positive stroke alone" in capsys.readouterr().out
-    assert json.loads(report_file.read_text())["settings"]["positive_start"] is True
-
-
-@needs_benchmarks
-def test_bench_can_start_the_robot_with_dashes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
-) -> None:
-    monkeypatch.setenv("SCRIBBLESEG_MODELS", str(tmp_path))
-    argv = ["bench", str(BENCHMARKS / "grabcut"), "--limit", "1", "--interactions", "1",
-            "--speed-cases", "0", "--dash-start", "--positive-start"]
+            "--speed-cases", "0", *options, "--json", str(report_file)]
     assert main(argv) == 0
     title = capsys.readouterr().out.splitlines()[0]
-    assert "positive stroke alone" in title and "first strokes are dashes" in title
-
-
-@needs_benchmarks
-def test_bench_can_start_the_robot_with_taps(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
-) -> None:
-    monkeypatch.setenv("SCRIBBLESEG_MODELS", str(tmp_path))
-    report_file = tmp_path / "bench.json"
-    argv = ["bench", str(BENCHMARKS / "grabcut"), "--limit", "1", "--interactions", "1",
-            "--speed-cases", "0", "--tap-start", "--json", str(report_file)]
-    assert main(argv) == 0
-    assert "first strokes are taps" in capsys.readouterr().out.splitlines()[0]
-    assert json.loads(report_file.read_text())["settings"]["first_stroke_shape"] == "tap"
+    assert all(words in title for words in title_words), title
+    written = json.loads(report_file.read_text())["settings"]
+    assert {key: written[key] for key in settings} == settings
 
 
 def test_bench_refuses_dashes_and_taps_together(capsys: pytest.CaptureFixture) -> None:

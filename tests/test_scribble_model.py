@@ -125,13 +125,17 @@ def dev_cases() -> list:
     return [found[name] for name in DEV_CASES]
 
 
-def first_interaction(case, model) -> tuple[float, bool]:
-    """IoU after the robot's first strokes, and whether every stroked pixel kept its label."""
-    from scribbleseg.bench.robot import first_strokes  # needs scikit-image (the dev extra)
+def first_interaction(case, model, prior_model=None, shape: str = "whole") -> tuple[float, bool]:
+    """IoU after the robot's first strokes (drawn in robot.FIRST_STROKE_SHAPES[shape]), and
+    whether every stroked pixel kept its label."""
+    from scribbleseg.bench.robot import FIRST_STROKE_SHAPES, first_strokes  # dev extra: skimage
 
     truth = case.truth()
-    positive, negative = (stroke.pixels for stroke in first_strokes(truth))
-    alpha = engine.prepare(case.image(), None, scribble_model=model).segment(positive, negative)
+    positive, negative = (
+        FIRST_STROKE_SHAPES[shape](stroke).pixels for stroke in first_strokes(truth)
+    )
+    prepared = engine.prepare(case.image(), prior_model, scribble_model=model)
+    alpha = prepared.segment(positive, negative)
     kept = bool((alpha[positive] == 255).all() and (alpha[negative & ~positive] == 0).all())
     return iou(binarise(alpha), truth), kept
 
@@ -163,10 +167,6 @@ def test_the_model_beats_the_engine_without_it(dev_scores):
 
 def test_with_both_models_a_tap_on_the_object_and_one_beside_it_select_it(model, subject_prior):
     pytest.importorskip("skimage", reason="the benchmark robot needs scikit-image (dev extra)")
-    from scribbleseg.bench.robot import first_strokes, tap
-
     [case] = [case for case in dev_cases() if case.name == TAP_CASE]
-    truth = case.truth()
-    positive, negative = (tap(stroke).pixels for stroke in first_strokes(truth))
-    prepared = engine.prepare(case.image(), subject_prior, scribble_model=model)
-    assert iou(binarise(prepared.segment(positive, negative)), truth) >= TAP_FLOOR
+    score, _ = first_interaction(case, model, subject_prior, "tap")
+    assert score >= TAP_FLOOR

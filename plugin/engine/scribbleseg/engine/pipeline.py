@@ -40,10 +40,9 @@ from scribbleseg_editor.options import (
 
 # Where only the image border tells the background (solver.border_is_background: no mask, next
 # to no negative strokes) the colour models know little of it; with both models installed, their
-# terms count double there. Measured on first strokes drawn as taps, dashes or a positive stroke
-# alone: README, "The scribble model". A model installed alone keeps its own weight: doubled,
-# each lost on a positive stroke alone (40 COCO-MVal cases: the prior 0.7 points, the scribble
-# model 1.2).
+# terms count double there. A model installed alone keeps its own weight (doubled, each lost on
+# a positive stroke alone). Measured on first strokes drawn as taps, dashes or a positive stroke
+# alone: README, "The scribble model".
 BOTH_MODELS_FROM_BORDER = 2.0
 
 
@@ -196,12 +195,13 @@ def _model_costs(prepared: PreparedImage, marks: Marks) -> tuple[np.ndarray, np.
     with the strokes) and the scribble model's, each where installed; None without either.
     With both installed they count BOTH_MODELS_FROM_BORDER times where only the border tells
     the background."""
-    terms = [_subject_prior_costs(prepared, marks), _scribble_costs(prepared, marks)]
+    from_border = border_is_background(marks)
+    terms = [_subject_prior_costs(prepared, marks), _scribble_costs(prepared, marks, from_border)]
     terms = [term for term in terms if term is not None]
     if not terms:
         return None
     both = prepared.prior_model is not None and prepared.scribble_model is not None
-    factor = BOTH_MODELS_FROM_BORDER if both and border_is_background(marks) else 1.0
+    factor = BOTH_MODELS_FROM_BORDER if both and from_border else 1.0
     return factor * sum(term[0] for term in terms), factor * sum(term[1] for term in terms)
 
 
@@ -214,7 +214,7 @@ def _subject_prior_costs(
 
 
 def _scribble_costs(
-    prepared: PreparedImage, marks: Marks
+    prepared: PreparedImage, marks: Marks, from_border: bool
 ) -> tuple[np.ndarray, np.ndarray] | None:
     features = prepared.scribble_features()
     if features is None:
@@ -222,4 +222,4 @@ def _scribble_costs(
     probability = prepared.scribble_model.probability(
         features, marks.positive, marks.negative, marks.mask
     )
-    return scribble_unaries(probability, border_is_background=border_is_background(marks))
+    return scribble_unaries(probability, border_is_background=from_border)
