@@ -13,6 +13,7 @@ from pathlib import Path
 from scribbleseg.bench.cases import Case, find_datasets, load_cases
 from scribbleseg.bench.metrics import NOS_CAP, interactions_to_reach, iou_after
 from scribbleseg.bench.progress import Progress
+from scribbleseg.bench.robot import WHOLE
 from scribbleseg.bench.sessions import (
     EngineSettings,
     human_scribbles_iou,
@@ -66,7 +67,7 @@ def benchmark_dataset(
     interactions: int,
     progress: Progress,
     positive_start: bool = False,
-    first_stroke_shape: str = "whole",
+    first_stroke_shape: str = WHOLE,
 ) -> dict:
     """Human scribbles (where the cases have them) and the robot (robot_session's
     positive_start and first_stroke_shape), over every case."""
@@ -138,7 +139,7 @@ def benchmark_upscaled(
 class BenchOptions:
     interactions: int = 5
     positive_start: bool = False  # the robot's interaction 1 without its negative stroke
-    first_stroke_shape: str = "whole"  # the robot's interaction 1: robot.FIRST_STROKE_SHAPES
+    first_stroke_shape: str = WHOLE  # the robot's interaction 1: robot.FIRST_STROKE_SHAPES
     limit: int | None = None  # cases of each folder, spread evenly; None: all
     use_prior: bool = True  # also measure with the subject model, when one is installed
     use_scribble_model: bool = True  # also measure with the scribble model, when installed

@@ -9,7 +9,13 @@ import numpy as np
 
 from scribbleseg import engine
 from scribbleseg.bench.metrics import binarise, iou
-from scribbleseg.bench.robot import FIRST_STROKE_SHAPES, Stroke, first_strokes, next_stroke
+from scribbleseg.bench.robot import (
+    FIRST_STROKE_SHAPES,
+    WHOLE,
+    Stroke,
+    first_strokes,
+    next_stroke,
+)
 from scribbleseg.engine.prior import SubjectPrior
 from scribbleseg.engine.scribble_model import ScribbleModel
 
@@ -81,7 +87,7 @@ def robot_session(
     cap: int = 20,
     prepare_seconds: float = 0.0,
     positive_start: bool = False,
-    first_stroke_shape: str = "whole",
+    first_stroke_shape: str = WHOLE,
 ) -> RobotSession:
     """Run the robot for `interactions`, then on (up to `cap`) while the IoU is below `until_iou`.
 
