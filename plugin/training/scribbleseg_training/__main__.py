@@ -21,7 +21,7 @@ from scribbleseg_training.export import export_decoder, export_encoder, write_ca
 from scribbleseg_training.train import TrainSettings, train
 
 ROOT = Path(__file__).resolve().parents[3]
-DEFAULT_CASES = 20000  # two per training photo, then crops of them (samples.make_case)
+DEFAULT_CASES = 30000  # two per training photo, then crops of them (samples.make_case)
 DEFAULT_VALIDATION = 160  # held-out cases, from photos no training case uses
 
 

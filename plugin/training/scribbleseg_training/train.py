@@ -27,7 +27,7 @@ ROUND_CHANCES = (0.4, 0.3, 0.2, 0.1)  # of 0, 1, 2, 3 corrective rounds before t
 
 @dataclass(frozen=True)
 class TrainSettings:
-    steps: int = 5000
+    steps: int = 10000
     batch: int = 16
     learning_rate: float = 2e-3
     weight_decay: float = 1e-4
