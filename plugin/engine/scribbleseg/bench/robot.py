@@ -141,8 +141,8 @@ def _most_central(rows: np.ndarray, columns: np.ndarray) -> int:
     return int(np.argmin(np.hypot(rows - rows.mean(), columns - columns.mean())))
 
 
-# How interaction 1's strokes are drawn: whole (the protocol, WHOLE), or only a dash or a tap
-# of each.
+# How interaction 1's strokes are drawn: WHOLE (as the protocol draws them), or only a dash or
+# a tap of each.
 WHOLE = "whole"
 FIRST_STROKE_SHAPES: dict[str, Callable[[Stroke], Stroke]] = {
     WHOLE: lambda stroke: stroke,
